@@ -1,0 +1,103 @@
+"""Typed experiment configs: printed at start, saved beside every result, overridable
+from the command line by ``key=value`` strings that are parsed by field type (never eval'd).
+"""
+import dataclasses
+import json
+
+
+class ConfigError(ValueError):
+    """A bad override or an impossible combination of settings."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TeacherConfig:
+    """Supervised teacher training (B.1.1)."""
+    task: str
+    epochs: int
+    batch_size: int = 256          # not given by the paper; DAFL's teacher script uses 256
+    learning_rate: float = 7e-4    # B.1.1: Adam, lr 0.0007
+    dropout: float = 0.2           # B.1.1: dropout probability 0.2
+    seed: int = 0
+    train_examples: int = 0        # 0 = the whole training set (smoke uses a subset)
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig:
+    """One distillation cell: method, schedule and losses. Units: steps are optimizer updates."""
+    method: str
+    task: str
+    seed: int
+    student_steps: int                      # total student updates
+    batch_size: int                         # student batch = all generators' samples together
+    student_lr: float
+    student_optimizer: str = "adam"
+    generator_lr: float = 0.0
+    n_generators: int = 1                   # GAS: 8 concurrent generators (B.1.1)
+    student_steps_per_round: int = 1        # Algorithm 1: N_s
+    generator_steps_per_round: int = 0      # Algorithm 1: N_g (0: no generator, KD methods)
+    reinit_every: int = 0                   # student updates between generator re-inits; 0 never
+    gamma: float = 0.0                      # Eq. 4 weight of −L_distill; 0 = DAFL's L_G
+    one_hot_weight: float = 1.0             # DAFL: --oh 1
+    information_entropy_weight: float = 5.0  # DAFL: --ie 5
+    activation_weight: float = 0.1          # DAFL: --a 0.1 (λ_act, Eq. 3)
+    entropy_log_base: float = 10.0          # DAFL's code uses log10 in L_ie
+    latent_dim: int = 100
+    latent_distribution: str = "uniform"    # GAS B.1.1: U(−1,1); DAFL's code: normal
+    generator_batch_norm: bool = True
+    eval_every: int = 500                   # student updates between test-set evaluations
+    log_every_s: float = 30.0
+
+    def validate(self):
+        if self.student_steps <= 0 or self.batch_size <= 0:
+            raise ConfigError("student_steps and batch_size must be positive")
+        if self.n_generators < 1 or self.batch_size % self.n_generators:
+            raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
+                              % (self.batch_size, self.n_generators))
+        if self.reinit_every < 0 or self.eval_every <= 0:
+            raise ConfigError("reinit_every must be >= 0 and eval_every > 0")
+        return self
+
+
+def _parse_value(field, text):
+    kind = field.type if isinstance(field.type, type) else eval_type_name(field.type)
+    try:
+        if kind is bool:
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        return kind(text)
+    except ValueError:
+        raise ConfigError("override %s=%r: expected a %s" % (field.name, text, kind.__name__))
+
+
+def eval_type_name(name):
+    """Maps a string annotation to its type without eval."""
+    return {"int": int, "float": float, "str": str, "bool": bool}[name]
+
+
+def apply_overrides(config, overrides):
+    """Returns ``config`` with ``["key=value", ...]`` applied (types from the dataclass)."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    changes = {}
+    for item in overrides or ():
+        if "=" not in item:
+            raise ConfigError("override %r is not of the form key=value" % item)
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key not in fields:
+            raise ConfigError("unknown config key %r in --set; known keys: %s"
+                              % (key, ", ".join(sorted(fields))))
+        changes[key] = _parse_value(fields[key], value)
+    return dataclasses.replace(config, **changes)
+
+
+def to_dict(config):
+    return dataclasses.asdict(config)
+
+
+def describe(config):
+    """Multi-line printout of the resolved config."""
+    return "%s\n%s" % (type(config).__name__, json.dumps(to_dict(config), indent=2, sort_keys=True))

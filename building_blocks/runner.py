@@ -1,0 +1,184 @@
+"""The runner: owns the graph, session, initialisation, teacher loading, the training loop,
+evaluation and progress logging for one cell. Graph-building lives in the distillers and
+networks; here each training step is one ``session.run``.
+"""
+import time
+
+import numpy as np
+
+from building_blocks import checkpoint
+from building_blocks import data as data_lib
+from building_blocks import nets
+from building_blocks.distiller import real_data_pipeline
+from building_blocks.tf_compat import make_session, tf
+
+INPUT_SHAPE = (32, 32, 1)
+
+
+def format_duration(seconds):
+    seconds = int(round(max(seconds, 0)))
+    if seconds < 60:
+        return "%ds" % seconds
+    if seconds < 3600:
+        return "%dm%02ds" % divmod(seconds, 60)
+    return "%dh%02dm" % (seconds // 3600, (seconds % 3600) // 60)
+
+
+class Progress(object):
+    """Prints 'label step/total … ETA' at most every ``every_s`` seconds."""
+
+    def __init__(self, label, total, log, every_s=30.0):
+        self.label, self.total, self.log, self.every_s = label, total, log, every_s
+        self.start = self._last = time.time()
+
+    def update(self, step, extra="", force=False):
+        now = time.time()
+        if not force and now - self._last < self.every_s:
+            return
+        self._last = now
+        elapsed = now - self.start
+        eta = elapsed / max(step, 1) * (self.total - step)
+        self.log("%s %d/%d (%.0f%%) elapsed %s ETA %s %s" % (
+            self.label, step, self.total, 100.0 * step / self.total, format_duration(elapsed),
+            format_duration(eta), extra))
+
+
+def make_classifier(role, num_classes=10, dropout=0.0, trainable=True):
+    """LeNet-5 teacher or LeNet-5-Half student (B.1.1)."""
+    width = 1.0 if role == "teacher" else 0.5
+    return nets.LeNet5(role, width=width, channels=INPUT_SHAPE[-1], num_classes=num_classes,
+                       dropout=dropout, trainable=trainable)
+
+
+class Evaluator(object):
+    """Test-set accuracy of a classifier; images are fed in uint8 batches (not a hot path)."""
+
+    def __init__(self, network, dataset):
+        self.dataset = dataset
+        self.images = tf.placeholder(tf.uint8, [None, 28, 28], name="eval_images")
+        inputs = data_lib.to_network_input(self.images, dataset.mean, dataset.std)
+        self.predictions = tf.argmax(network(inputs, training=False).logits, axis=-1)
+
+    def accuracy(self, sess, batch_size=2000):
+        split = self.dataset.test
+        correct = 0
+        for start in range(0, len(split.labels), batch_size):
+            preds = sess.run(self.predictions, {self.images: split.images[start:start + batch_size]})
+            correct += int(np.sum(preds == split.labels[start:start + batch_size]))
+        return 100.0 * correct / len(split.labels)
+
+
+def train_teacher(config, dataset, out_path, threads=0, log=print):
+    """Trains LeNet-5 with Adam and dropout (B.1.1), keeping the best test-accuracy weights."""
+    images = dataset.train.images
+    if config.train_examples:
+        images = images[:config.train_examples]
+        labels = dataset.train.labels[:config.train_examples]
+    else:
+        labels = dataset.train.labels
+    steps_per_epoch = len(images) // config.batch_size
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(config.seed)
+        teacher = make_classifier("teacher", dataset.num_classes, dropout=config.dropout)
+        pipeline = tf.data.Dataset.from_tensor_slices((images, labels))
+        pipeline = pipeline.shuffle(len(images), seed=config.seed).repeat()
+        pipeline = pipeline.batch(config.batch_size, drop_remainder=True).prefetch(2)
+        batch_images, batch_labels = tf.data.make_one_shot_iterator(pipeline).get_next()
+        logits = teacher(data_lib.to_network_input(batch_images, dataset.mean, dataset.std),
+                         training=True).logits
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=batch_labels, logits=logits))
+        train_op = tf.train.AdamOptimizer(config.learning_rate).minimize(
+            loss, var_list=teacher.trainable_variables)
+        evaluator = Evaluator(teacher, dataset)
+        init = tf.global_variables_initializer()
+    graph.finalize()
+    start = time.time()
+    history, best = [], None
+    progress = Progress("teacher %s" % config.task, config.epochs * steps_per_epoch, log)
+    with make_session(graph, threads) as sess:
+        sess.run(init)
+        for epoch in range(1, config.epochs + 1):
+            for i in range(steps_per_epoch):
+                _, loss_value = sess.run([train_op, loss])
+                progress.update((epoch - 1) * steps_per_epoch + i + 1, "loss %.4f" % loss_value)
+            accuracy = evaluator.accuracy(sess)
+            history.append({"epoch": epoch, "test_accuracy": accuracy, "wall_s": time.time() - start})
+            log("teacher %s epoch %d/%d test accuracy %.2f%%" % (config.task, epoch, config.epochs,
+                                                                 accuracy))
+            if best is None or accuracy > best:
+                best = accuracy
+                checkpoint.save_network(sess, teacher, out_path, {
+                    "task": config.task, "epoch": epoch, "test_accuracy": accuracy,
+                    "architecture": "LeNet-5"})
+    return {"test_accuracy": best, "history": history, "wall_s": time.time() - start,
+            "checkpoint": out_path}
+
+
+def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print):
+    """Runs Algorithm 1's loop for any distiller: student rounds, re-inits, generator rounds."""
+    config.validate()
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(config.seed)
+        teacher = make_classifier("teacher", dataset.num_classes, trainable=False)
+        student = make_classifier("student", dataset.num_classes)
+        train_inputs = None
+        if config.method == "student_kd":
+            train_inputs = real_data_pipeline(
+                dataset.train.images, config.batch_size, config.seed,
+                lambda x: data_lib.to_network_input(x, dataset.mean, dataset.std))
+        distiller = distiller_cls(config, teacher, student, INPUT_SHAPE, train_inputs)
+        evaluator = Evaluator(student, dataset)
+        teacher_evaluator = Evaluator(teacher, dataset)
+        init = tf.global_variables_initializer()
+    graph.finalize()
+
+    start = time.time()
+    history, reinits, generator_steps = [], 0, 0
+    generator_fetches = dict(distiller.generator_fetches, train=distiller.generator_train_op)
+    progress = Progress("%s %s seed %d" % (config.method, config.task, config.seed),
+                        config.student_steps, log, config.log_every_s)
+    with make_session(graph, threads) as sess:
+        sess.run(init)
+        teacher_meta = checkpoint.load_network(sess, teacher, teacher_path)
+        teacher_accuracy = teacher_evaluator.accuracy(sess)
+        eval_s = 0.0
+        step, next_reinit, last = 0, config.reinit_every, {}
+        while step < config.student_steps:
+            for _ in range(min(config.student_steps_per_round, config.student_steps - step)):
+                _, student_loss = sess.run([distiller.student_train_op, distiller.student_loss])
+                step += 1
+                if step % config.eval_every == 0 or step == config.student_steps:
+                    t0 = time.time()
+                    accuracy = evaluator.accuracy(sess)
+                    eval_s += time.time() - t0
+                    history.append({"step": step, "test_accuracy": accuracy,
+                                    "student_loss": float(student_loss),
+                                    "wall_s": time.time() - start})
+                progress.update(step, "student KL %.4f %s" % (student_loss, _fmt(last)))
+            if not distiller.has_generators or step >= config.student_steps:
+                continue
+            if config.reinit_every and step >= next_reinit:  # Algorithm 1: e mod R_g = 0
+                sess.run(distiller.reinit_op)
+                reinits += 1
+                next_reinit += config.reinit_every
+            for _ in range(config.generator_steps_per_round):
+                last = sess.run(generator_fetches)
+                generator_steps += 1
+        progress.update(step, "done", force=True)
+    final = history[-1]["test_accuracy"]
+    return {
+        "test_accuracy": final,
+        "best_test_accuracy": max(h["test_accuracy"] for h in history),
+        "teacher_test_accuracy": teacher_accuracy,
+        "teacher_checkpoint_sha256": teacher_meta.get("sha256"),
+        "student_steps": step, "generator_steps": generator_steps, "reinits": reinits,
+        "history": history, "wall_s": time.time() - start, "eval_s": eval_s,
+    }
+
+
+def _fmt(fetched):
+    return " ".join("%s %.4f" % (k, v) for k, v in sorted(fetched.items())
+                    if k != "train" and v is not None)

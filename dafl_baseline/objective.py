@@ -1,0 +1,58 @@
+"""DAFL's generator objective (Chen et al. 2019), Eqs. 2–3 of the GAS paper.
+
+L_G = w_oh · L_oh + w_ie · L_ie − λ_act · E|h_t|, with the weights of DAFL's released MNIST
+setup (w_oh = 1, w_ie = 5, λ_act = 0.1):
+- L_oh, the one-hot loss: cross-entropy between the teacher's output and its own argmax.
+  It is DAFL's stand-in for Eq. 2's α·E[H(f_t(x))]: it is minimal exactly when the teacher is
+  confident, as the entropy term is.
+- L_ie = −H(E[f_t(x)]), the information-entropy loss (Eq. 2's −β·H(E f_t)). DAFL's code takes
+  the logarithm in base 10; ``log_base`` keeps that choice explicit.
+- −E|h_t|, the activation loss on the teacher's last hidden layer (Eq. 3).
+"""
+import collections
+import math
+
+from building_blocks.tf_compat import tf
+
+GeneratorLoss = collections.namedtuple(
+    "GeneratorLoss", ["total", "one_hot", "information_entropy", "activation"])
+
+
+def one_hot_loss(teacher_logits, name="one_hot_loss"):
+    """Per-example cross-entropy with the teacher's argmax as label. [B, K] → [B]."""
+    with tf.name_scope(name):
+        pseudo_labels = tf.stop_gradient(tf.argmax(teacher_logits, axis=-1))
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=pseudo_labels,
+                                                              logits=teacher_logits)
+
+
+def information_entropy_loss(teacher_logits, log_base=10.0, name="information_entropy_loss"):
+    """−H(E_x[f_t(x)]) over the batch (Eq. 2, β-term). [B, K] → scalar.
+
+    Entropy in units of ``log_base`` (DAFL: 10; e for nats).
+    """
+    with tf.name_scope(name):
+        mean_probs = tf.reduce_mean(tf.nn.softmax(teacher_logits), axis=0)
+        return tf.reduce_sum(mean_probs * tf.log(mean_probs)) / math.log(log_base)
+
+
+def activation_loss(teacher_features, name="activation_loss"):
+    """−mean |h_t| per example (Eq. 3's −E|h_t|). [B, F] → [B]."""
+    with tf.name_scope(name):
+        return -tf.reduce_mean(tf.abs(teacher_features), axis=-1)
+
+
+def generator_loss(teacher_logits, teacher_features, one_hot_weight=1.0,
+                   information_entropy_weight=5.0, activation_weight=0.1, log_base=10.0,
+                   name="generator_loss"):
+    """Eq. 3: L_G = L_H − λ_act · E|h_t|, reduced over one generator's batch.
+
+    Args: teacher_logits [B, K], teacher_features [B, F] of one generator's samples.
+    Returns: GeneratorLoss of scalars (total and its three weighted-free terms).
+    """
+    with tf.name_scope(name):
+        oh = tf.reduce_mean(one_hot_loss(teacher_logits))
+        ie = information_entropy_loss(teacher_logits, log_base)
+        act = tf.reduce_mean(activation_loss(teacher_features))
+        total = one_hot_weight * oh + information_entropy_weight * ie + activation_weight * act
+        return GeneratorLoss(total, oh, ie, act)

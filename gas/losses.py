@@ -1,0 +1,12 @@
+"""GAS losses (Section 3)."""
+from building_blocks.tf_compat import tf
+
+
+def adaptive_generator_loss(generator_loss, distill_loss, gamma, name="adaptive_generator_loss"):
+    """Eq. 4: L_adapt = L_G − γ · L_distill(θ_s, X_fake).
+
+    The generator is pushed towards inputs where student and teacher disagree.
+    Args: generator_loss, distill_loss: scalars for one generator's batch; gamma: float.
+    """
+    with tf.name_scope(name):
+        return generator_loss - gamma * distill_loss

@@ -1,0 +1,105 @@
+"""gas-repro command line.
+
+    python -m reproduce train_teacher --task mnist --profile quick
+    python -m reproduce distill --method gas --task mnist --seed 0 --profile quick
+    python -m reproduce run_all --profile quick --only table1 --jobs 2
+    python -m reproduce tables --profile quick
+    python -m reproduce bench [--torch_python PATH]
+"""
+import os
+import sys
+
+from absl import app, flags
+
+COMMANDS = ("train_teacher", "distill", "run_all", "tables", "bench")
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("profile", "quick", ["paper", "quick", "smoke"],
+                  "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
+                  "smoke: seconds.")
+flags.DEFINE_enum("task", None, ["mnist", "fashion_mnist"], "Image task.")
+flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas"],
+                  "Distillation method.")
+flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environment).",
+                     lower_bound=0)
+flags.DEFINE_string("data_dir", None, "Dataset folder (default: $GAS_DATA_DIR, else "
+                    "../shared/data).")
+flags.DEFINE_string("results_dir", None, "Results folder (default: results/ in the repo).")
+flags.DEFINE_integer("threads", 0, "Intra-op threads per process (0: TF default).",
+                     lower_bound=0)
+flags.DEFINE_integer("jobs", 1, "Cells run in parallel by run_all.", lower_bound=1)
+flags.DEFINE_list("only", ["table1"], "Table families run by run_all.")
+flags.DEFINE_list("seeds", None, "Seeds for run_all (default: the profile's).")
+flags.DEFINE_multi_string("set", [], "Config override key=value (repeatable), e.g. "
+                          "--set student_lr=0.0001 --set gamma=0.")
+flags.DEFINE_string("teacher_checkpoint", None, "Teacher .npz for distill (default: the "
+                    "profile's trained teacher).")
+flags.DEFINE_string("torch_python", None, "bench: a Python with torch to run "
+                    "../shared/bench/peer_step_torch.py in the same session.")
+flags.DEFINE_list("batch_sizes", ["64", "512"], "bench: batch sizes.")
+flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", lower_bound=1)
+
+
+def _log(message):
+    print(message, flush=True)
+
+
+def _seeds():
+    if not FLAGS.seeds:
+        return None
+    try:
+        seeds = [int(s) for s in FLAGS.seeds]
+    except ValueError:
+        raise SystemExit("error: --seeds must be a comma-separated list of integers, got %s"
+                         % ",".join(FLAGS.seeds))
+    if any(s < 0 for s in seeds):
+        raise SystemExit("error: --seeds must be >= 0")
+    return seeds
+
+
+def _require(*names):
+    missing = [n for n in names if getattr(FLAGS, n) is None]
+    if missing:
+        raise SystemExit("error: %s needs --%s" % (sys.argv[1], " --".join(missing)))
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] not in COMMANDS:
+        raise SystemExit("usage: python -m reproduce {%s} [flags]; got %s"
+                         % ("|".join(COMMANDS), " ".join(argv[1:]) or "no command"))
+    command = argv[1]
+    if FLAGS.threads:  # oneDNN/OpenMP reads this when TensorFlow is first imported, below
+        os.environ.setdefault("OMP_NUM_THREADS", str(FLAGS.threads))
+    # Imported here so that `--help` and flag errors answer without loading TensorFlow.
+    from building_blocks.checkpoint import CheckpointError
+    from building_blocks.config import ConfigError
+    from building_blocks.data import DataError
+    from reproduce import cells, grid, tables
+    results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
+    try:
+        if command == "train_teacher":
+            _require("task")
+            cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
+                              FLAGS.threads, FLAGS.set, _log)
+        elif command == "distill":
+            _require("task", "method")
+            cells.run_distill(FLAGS.method, FLAGS.task, FLAGS.profile, FLAGS.seed, results_dir,
+                              FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log,
+                              FLAGS.teacher_checkpoint)
+        elif command == "run_all":
+            grid.run_all(FLAGS.profile, FLAGS.only, FLAGS.jobs, results_dir, FLAGS.data_dir,
+                         _seeds(), FLAGS.threads, _log)
+        elif command == "tables":
+            rows = tables.write_table1(results_dir, FLAGS.profile)
+            print(tables.rows_to_markdown(rows))
+        elif command == "bench":
+            from reproduce import bench
+            bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
+                       FLAGS.torch_python, _log)
+    except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,113 @@
+"""One cell of the grid (a teacher, or a method × task × seed) run in this process, and where
+its artefacts live:
+
+    <results>/<profile>/teachers/<task>.npz(.json)     teacher weights, checksummed
+    <results>/<profile>/cells/<task>/teacher.json        teacher cell result
+    <results>/<profile>/cells/<task>/<method>/seed<S>.json   distillation cell result
+    <results>/<profile>/logs/<cell>.log                  its log (run_all only)
+
+A cell's JSON is written atomically when it finishes, so it exists only for finished cells:
+that is the resume rule.
+"""
+import collections
+import os
+import sys
+import time
+
+from building_blocks import data as data_lib
+from building_blocks import runner
+from building_blocks.config import describe, to_dict
+from building_blocks.distiller import NoiseKD, StudentKD
+from building_blocks.io_utils import atomic_write_json
+from dafl_baseline.distiller import DAFLDistiller
+from gas.distiller import GASDistiller
+from reproduce import configs, provenance
+
+DEFAULT_RESULTS_DIR = os.path.join(data_lib.REPO_ROOT, "results")
+
+DISTILLERS = collections.OrderedDict([
+    ("student_kd", StudentKD), ("noise_kd", NoiseKD), ("dafl", DAFLDistiller),
+    ("gas", GASDistiller)])
+
+Cell = collections.namedtuple("Cell", ["kind", "task", "method", "seed"])
+
+
+def teacher_cell(task):
+    return Cell("teacher", task, "teacher", configs.TEACHER_SEED)
+
+
+def distill_cell(task, method, seed):
+    return Cell("distill", task, method, seed)
+
+
+def cell_name(cell):
+    if cell.kind == "teacher":
+        return "%s/teacher" % cell.task
+    return "%s/%s/seed%d" % (cell.task, cell.method, cell.seed)
+
+
+def profile_dir(results_dir, profile):
+    return os.path.join(results_dir, profile)
+
+
+def teacher_path(results_dir, profile, task):
+    return os.path.join(profile_dir(results_dir, profile), "teachers", task + ".npz")
+
+
+def result_path(results_dir, profile, cell):
+    return os.path.join(profile_dir(results_dir, profile), "cells", cell_name(cell) + ".json")
+
+
+def log_path(results_dir, profile, cell):
+    return os.path.join(profile_dir(results_dir, profile), "logs",
+                        cell_name(cell).replace("/", "_") + ".log")
+
+
+def _record(cell, profile, config, result, started):
+    record = {
+        "cell": cell_name(cell), "kind": cell.kind, "task": cell.task, "method": cell.method,
+        "seed": cell.seed, "profile": profile, "status": "ok",
+        "command": " ".join([os.path.basename(sys.executable), "-m", "reproduce"] + sys.argv[1:]),
+        "config": to_dict(config), "started": started, "finished": time.time(),
+    }
+    record.update(result)
+    record.update(provenance.environment())
+    return record
+
+
+def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=(), log=print):
+    from building_blocks.config import apply_overrides  # pylint: disable=g-import-not-at-top
+    config = apply_overrides(configs.teacher_config(task, profile), overrides)
+    log(describe(config))
+    dataset = data_lib.load_image_task(task, data_dir)
+    started = time.time()
+    result = runner.train_teacher(config, dataset, teacher_path(results_dir, profile, task),
+                                  threads, log)
+    cell = teacher_cell(task)
+    record = _record(cell, profile, config, result, started)
+    atomic_write_json(result_path(results_dir, profile, cell), record)
+    log("teacher %s: best test accuracy %.2f%% (%s)" % (task, result["test_accuracy"],
+                                                        runner.format_duration(result["wall_s"])))
+    return record
+
+
+def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads=0, overrides=(),
+                log=print, teacher_checkpoint=None):
+    from building_blocks.config import apply_overrides  # pylint: disable=g-import-not-at-top
+    config = apply_overrides(configs.distill_config(method, task, profile, seed), overrides)
+    config.validate()
+    log(describe(config))
+    checkpoint_path = teacher_checkpoint or teacher_path(results_dir, profile, task)
+    from building_blocks import checkpoint  # pylint: disable=g-import-not-at-top
+    checkpoint.read_metadata(checkpoint_path)  # fail early and clearly if the teacher is missing
+    dataset = data_lib.load_image_task(task, data_dir)
+    started = time.time()
+    result = runner.distill(config, DISTILLERS[method], dataset, checkpoint_path, threads, log)
+    cell = distill_cell(task, method, seed)
+    record = _record(cell, profile, config, result, started)
+    record["overrides"] = list(overrides)
+    atomic_write_json(result_path(results_dir, profile, cell), record)
+    log("%s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (
+        cell_name(cell), result["test_accuracy"], result["teacher_test_accuracy"],
+        runner.format_duration(result["wall_s"])))
+    return record

@@ -1,0 +1,45 @@
+"""What produced a number: git sha, package versions, TF build, machine."""
+import os
+import platform
+import subprocess
+import sys
+
+from building_blocks.data import REPO_ROOT
+
+PACKAGES = ("tensorflow", "intel-tensorflow", "tensorflow-gpu", "numpy", "protobuf", "absl-py",
+            "gym", "atari-py", "matplotlib", "scipy")
+
+
+def git_sha():
+    """HEAD's sha, with '-dirty' when tracked files differ from it; 'unknown' outside git."""
+    try:
+        sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT,
+                                      stderr=subprocess.DEVNULL).decode().strip()
+        dirty = subprocess.call(["git", "diff", "--quiet", "HEAD", "--", ".", ":(exclude)results"],
+                                cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def package_versions():
+    import pkg_resources  # pylint: disable=g-import-not-at-top
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = pkg_resources.get_distribution(name).version
+        except pkg_resources.DistributionNotFound:
+            pass
+    return versions
+
+
+def environment():
+    from building_blocks.tf_compat import build_info  # pylint: disable=g-import-not-at-top
+    return {
+        "git_sha": git_sha(),
+        "packages": package_versions(),
+        "tf_build": build_info(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+    }

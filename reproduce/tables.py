@@ -1,0 +1,139 @@
+"""Tables in long form, our numbers beside the paper's, and the run manifest.
+
+table1.csv columns: method,task,mean,std,n,paper_mean,paper_std,profile,note
+- mean/std: test accuracy in percent; std is the sample standard deviation across seeds
+  (ddof = 1), empty when n < 2.
+- paper values come only from reproduce/paper_reference.csv.
+"""
+import collections
+import csv
+import glob
+import io
+import json
+import math
+import os
+
+from building_blocks.io_utils import atomic_write_json, atomic_write_text
+from reproduce import cells, configs, provenance
+
+PAPER_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "paper_reference.csv")
+TABLE1_METHODS = ("teacher",) + configs.METHODS
+COLUMNS = ("method", "task", "mean", "std", "n", "paper_mean", "paper_std", "profile", "note")
+NOT_RUN = {"cifar10": "not run: CIFAR-10 (ResNet-34 -> ResNet-18) is not implemented yet"}
+
+
+class ReferenceError(ValueError):
+    """The paper reference file is missing a row or malformed."""
+
+
+def load_paper_reference(path=PAPER_REFERENCE):
+    reference = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            reference[(row["table"], row["method"], row["task"])] = (
+                row["paper_mean"], row["paper_std"])
+    return reference
+
+
+def mean_std(values):
+    """Mean and sample standard deviation (ddof = 1; None when fewer than 2 values)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def load_cell_records(results_dir, profile):
+    records = []
+    pattern = os.path.join(cells.profile_dir(results_dir, profile), "cells", "**", "*.json")
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        with open(path) as f:
+            record = json.load(f)
+        if record.get("status") == "ok":
+            records.append(record)
+    return records
+
+
+def _fmt(value, digits=2):
+    return "" if value is None else "%.*f" % (digits, value)
+
+
+def table1_rows(records, profile, reference):
+    by_key = collections.defaultdict(list)
+    for record in records:
+        by_key[(record["method"], record["task"])].append(record["test_accuracy"])
+    rows = []
+    for task in configs.TABLE1_TASKS:
+        for method in TABLE1_METHODS:
+            key = ("table1", method, task)
+            if key not in reference:
+                raise ReferenceError("%s has no row for %s / %s / %s; restore it from the paper "
+                                     "(Table 1)." % (PAPER_REFERENCE, *key))
+            paper_mean, paper_std = reference[key]
+            values = by_key.get((method, task), [])
+            note = ""
+            if values:
+                mean, std = mean_std(values)
+                if method == "teacher":
+                    note = "one teacher (seed %d)" % configs.TEACHER_SEED
+            else:
+                mean = std = None
+                note = NOT_RUN.get(task, "not run")
+            rows.append(collections.OrderedDict([
+                ("method", method), ("task", task), ("mean", _fmt(mean)), ("std", _fmt(std, 3)),
+                ("n", str(len(values))), ("paper_mean", paper_mean), ("paper_std", paper_std),
+                ("profile", profile), ("note", note)]))
+    return rows
+
+
+def rows_to_csv(rows):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def rows_to_markdown(rows):
+    lines = ["| method | task | ours (mean ± std, n) | paper |", "|---|---|---|---|"]
+    for row in rows:
+        ours = row["note"] if not row["mean"] else "%s%s (n=%s)" % (
+            row["mean"], (" ± " + row["std"]) if row["std"] else "", row["n"])
+        paper = row["paper_mean"] + ((" ± " + row["paper_std"]) if row["paper_std"] else "")
+        lines.append("| %s | %s | %s | %s |" % (row["method"], row["task"], ours, paper or "–"))
+    return "\n".join(lines) + "\n"
+
+
+def write_table1(results_dir, profile, run_info=None):
+    """Writes <results>/table1.csv, table1.md and manifest.json from the finished cells."""
+    records = load_cell_records(results_dir, profile)
+    rows = table1_rows(records, profile, load_paper_reference())
+    atomic_write_text(os.path.join(results_dir, "table1.csv"), rows_to_csv(rows))
+    atomic_write_text(os.path.join(results_dir, "table1.md"), rows_to_markdown(rows))
+    write_manifest(results_dir, profile, records, run_info)
+    return rows
+
+
+def write_manifest(results_dir, profile, records, run_info=None):
+    run_path = os.path.join(cells.profile_dir(results_dir, profile), "run_all.json")
+    if run_info is None and os.path.exists(run_path):
+        with open(run_path) as f:
+            run_info = json.load(f)
+    manifest = {
+        "profile": profile,
+        "run_all": run_info,
+        "std": "sample standard deviation across seeds (ddof=1)",
+        "seeds": sorted({r["seed"] for r in records if r["kind"] == "distill"}),
+        "tables_written_by": provenance.environment(),
+        "cells": [{
+            "cell": r["cell"], "command": r["command"], "seed": r["seed"],
+            "git_sha": r["git_sha"], "packages": r["packages"], "tf_build": r["tf_build"],
+            "wall_s": round(r["wall_s"], 1), "test_accuracy": r["test_accuracy"],
+            "result_file": os.path.relpath(cells.result_path(results_dir, profile, cells.Cell(
+                r["kind"], r["task"], r["method"], r["seed"])), results_dir),
+        } for r in records],
+        "total_cell_wall_s": round(sum(r["wall_s"] for r in records), 1),
+    }
+    atomic_write_json(os.path.join(results_dir, "manifest.json"), manifest)
+    return manifest
