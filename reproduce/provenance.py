@@ -10,12 +10,15 @@ PACKAGES = ("tensorflow", "intel-tensorflow", "tensorflow-gpu", "numpy", "protob
             "gym", "atari-py", "matplotlib", "scipy")
 
 
+CODE_PATHS = ("building_blocks", "dafl_baseline", "gas", "reproduce", "requirements.lock")
+
+
 def git_sha():
-    """HEAD's sha, with '-dirty' when tracked files differ from it; 'unknown' outside git."""
+    """HEAD's sha, with '-dirty' when tracked code differs from it; 'unknown' outside git."""
     try:
         sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT,
                                       stderr=subprocess.DEVNULL).decode().strip()
-        dirty = subprocess.call(["git", "diff", "--quiet", "HEAD", "--", ".", ":(exclude)results"],
+        dirty = subprocess.call(["git", "diff", "--quiet", "HEAD", "--"] + list(CODE_PATHS),
                                 cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
