@@ -20,17 +20,20 @@ class Network(object):
         with tf.variable_scope(None, default_name=name) as scope:
             self.scope_name = scope.name
             self._build(trainable)
+        # Only the variables the network made itself (not optimizer slots added later).
+        self._variables = tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES,
+                                            scope=self.scope_name + "/")
 
     def _build(self, trainable):
         raise NotImplementedError
 
     @property
     def variables(self):
-        return tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES, scope=self.scope_name + "/")
+        return list(self._variables)
 
     @property
     def trainable_variables(self):
-        return tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope=self.scope_name + "/")
+        return [v for v in self._variables if v.trainable]
 
     def relative_name(self, variable):
         """Variable name without the network's scope, e.g. 'conv1/w' (checkpoint keys)."""

@@ -111,6 +111,8 @@ def write_table1(results_dir, profile, run_info=None):
     rows = table1_rows(records, profile, load_paper_reference())
     atomic_write_text(os.path.join(results_dir, "table1.csv"), rows_to_csv(rows))
     atomic_write_text(os.path.join(results_dir, "table1.md"), rows_to_markdown(rows))
+    from reproduce import figures  # pylint: disable=g-import-not-at-top
+    figures.plot_table1(rows, os.path.join(results_dir, "figures", "table1.png"))
     write_manifest(results_dir, profile, records, run_info)
     return rows
 

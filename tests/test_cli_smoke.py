@@ -1,0 +1,112 @@
+"""The real command line, smoke profile: grid → table1.csv + manifest, resume, determinism,
+bad input. (Slowest tests of the suite: about 2-4 minutes on 2 cores.)"""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
+
+
+def cli(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "reproduce"] + list(args), cwd=REPO,
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = result.stdout.decode(), result.stderr.decode()
+    if check and result.returncode != 0:
+        raise AssertionError("exit %d\n%s\n%s" % (result.returncode, out[-3000:], err[-3000:]))
+    return result.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory):
+    results = str(tmp_path_factory.mktemp("results"))
+    _, out, _ = cli("run_all", "--profile", "smoke", "--jobs", "2", "--results_dir", results)
+    return results, out
+
+
+def read_table(results):
+    with open(os.path.join(results, "table1.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def test_grid_writes_a_valid_table1_and_manifest(smoke_results):
+    results, out = smoke_results
+    assert "ETA" in out and "[18/18]" in out
+    rows = read_table(results)
+    assert len(rows) == 15
+    for row in rows:
+        if row["task"] == "cifar10":
+            assert row["n"] == "0" and row["note"].startswith("not run")
+            continue
+        expected_n = "1" if row["method"] == "teacher" else "2"
+        assert row["n"] == expected_n, row
+        assert 0.0 <= float(row["mean"]) <= 100.0 and row["profile"] == "smoke"
+        if row["method"] != "teacher":
+            assert float(row["std"]) >= 0.0
+    with open(os.path.join(results, "manifest.json")) as f:
+        manifest = json.load(f)
+    assert manifest["profile"] == "smoke" and manifest["seeds"] == [0, 1]
+    assert len(manifest["cells"]) == 18
+    cell = manifest["cells"][0]
+    for key in ("command", "git_sha", "packages", "wall_s", "seed"):
+        assert key in cell
+    assert "numpy" in cell["packages"]
+    assert manifest["run_all"]["wall_s"] > 0
+    assert os.path.getsize(os.path.join(results, "figures", "table1.png")) > 10000
+
+
+def test_resume_skips_finished_cells_and_reruns_missing_ones(smoke_results):
+    results, _ = smoke_results
+    before = open(os.path.join(results, "table1.csv")).read()
+    removed = os.path.join(results, "smoke", "cells", "mnist", "noise_kd", "seed1.json")
+    os.remove(removed)
+    _, out, _ = cli("run_all", "--profile", "smoke", "--jobs", "2", "--results_dir", results)
+    assert "1 cells to run (17 already finished, skipped)" in out
+    assert os.path.exists(removed)
+    # Same seed, same CPU: the rerun cell reproduces its numbers, so the table is unchanged.
+    assert open(os.path.join(results, "table1.csv")).read() == before
+    assert not [f for _, _, files in os.walk(results) for f in files if f.endswith(".tmp")]
+
+
+def test_same_seed_twice_gives_identical_numbers(smoke_results, tmp_path):
+    results, _ = smoke_results
+    teacher = os.path.join(results, "smoke", "teachers", "mnist.npz")
+    histories = []
+    for run in ("a", "b"):
+        out_dir = str(tmp_path / run)
+        cli("distill", "--method", "gas", "--task", "mnist", "--seed", "1", "--profile", "smoke",
+            "--results_dir", out_dir, "--teacher_checkpoint", teacher, "--threads", "2")
+        with open(os.path.join(out_dir, "smoke", "cells", "mnist", "gas", "seed1.json")) as f:
+            record = json.load(f)
+        histories.append([(h["step"], h["test_accuracy"], h["student_loss"])
+                          for h in record["history"]])
+    assert histories[0] == histories[1]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["distill", "--method", "zskd", "--task", "mnist"], "--method"),
+    (["distill", "--method", "gas", "--task", "svhn"], "--task"),
+    (["distill", "--method", "gas", "--task", "mnist", "--profile", "fast"], "--profile"),
+    (["distill", "--method", "gas", "--task", "mnist", "--seed", "-1"], "--seed"),
+    (["distill", "--method", "gas", "--task", "mnist", "--seed", "1.5"], "--seed"),
+    (["frobnicate"], "usage"),
+    (["run_all", "--only", "table9", "--profile", "smoke"], "table9"),
+])
+def test_bad_flags_fail_with_a_message_naming_them(args, needle, tmp_path):
+    code, out, err = cli(*(args + ["--results_dir", str(tmp_path)]), check=False)
+    assert code != 0
+    assert needle in out + err
+
+
+def test_missing_data_and_missing_teacher_are_clear(tmp_path):
+    code, _, err = cli("train_teacher", "--task", "mnist", "--profile", "smoke",
+                       "--data_dir", str(tmp_path), "--results_dir", str(tmp_path), check=False)
+    assert code == 2 and "missing dataset file" in err and str(tmp_path) in err
+    code, _, err = cli("distill", "--method", "gas", "--task", "mnist", "--profile", "smoke",
+                       "--results_dir", str(tmp_path), check=False)
+    assert code == 2 and "missing checkpoint" in err and "train_teacher" in err

@@ -1,0 +1,125 @@
+"""Configs (profiles, overrides), checkpoints and table aggregation."""
+import csv
+import io
+import os
+
+import numpy as np
+import pytest
+
+from building_blocks import checkpoint
+from building_blocks.config import ConfigError, apply_overrides
+from building_blocks.runner import make_classifier
+from building_blocks.tf_compat import tf
+from reproduce import configs, tables
+
+
+def test_paper_profile_matches_appendix_b11():
+    gas = configs.distill_config("gas", "mnist", "paper", 0)
+    assert (gas.batch_size, gas.n_generators) == (512, 8)  # 8 × 64 slices of 512
+    assert (gas.student_steps_per_round, gas.generator_steps_per_round) == (100, 20)
+    assert (gas.generator_lr, gas.student_lr, gas.latent_dim) == (0.01, 1e-3, 100)
+    assert gas.latent_distribution == "uniform" and gas.gamma > 0
+    assert gas.reinit_every == 4000
+    assert configs.distill_config("gas", "fashion_mnist", "paper", 0).reinit_every == 120000
+    dafl = configs.distill_config("dafl", "mnist", "paper", 0)
+    assert (dafl.n_generators, dafl.gamma, dafl.reinit_every) == (1, 0.0, 0)
+    teacher = configs.teacher_config("mnist", "paper")
+    assert (teacher.learning_rate, teacher.dropout) == (7e-4, 0.2)
+
+
+@pytest.mark.parametrize("method", configs.METHODS)
+def test_profiles_change_only_sizes_and_step_counts(method):
+    size_fields = {"student_steps", "batch_size", "reinit_every", "eval_every", "log_every_s"}
+    paper = configs.distill_config(method, "mnist", "paper", 0)
+    for profile in ("quick", "smoke"):
+        other = configs.distill_config(method, "mnist", profile, 0)
+        differing = {k for k in paper.__dataclass_fields__
+                     if getattr(paper, k) != getattr(other, k)}
+        assert differing <= size_fields, differing
+
+
+def test_overrides_are_parsed_by_type_never_evaluated():
+    config = configs.distill_config("gas", "mnist", "smoke", 0)
+    changed = apply_overrides(config, ["student_lr=0.0001", "n_generators=1", "gamma=0",
+                                       "generator_batch_norm=false"])
+    assert changed.student_lr == 1e-4 and changed.n_generators == 1
+    assert changed.gamma == 0.0 and changed.generator_batch_norm is False
+    with pytest.raises(ConfigError, match="unknown config key 'nope'"):
+        apply_overrides(config, ["nope=1"])
+    with pytest.raises(ConfigError, match="expected a int"):
+        apply_overrides(config, ["n_generators=__import__('os')"])
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_overrides(config, ["gamma"])
+
+
+def test_unknown_profile_task_method_and_negative_seed():
+    with pytest.raises(ConfigError, match="unknown profile 'fast'"):
+        configs.distill_config("gas", "mnist", "fast", 0)
+    with pytest.raises(ConfigError, match="unknown task 'svhn'"):
+        configs.distill_config("gas", "svhn", "paper", 0)
+    with pytest.raises(ConfigError, match="unknown method 'zskd'"):
+        configs.distill_config("zskd", "mnist", "paper", 0)
+    with pytest.raises(ConfigError, match="seed"):
+        configs.distill_config("gas", "mnist", "paper", -1)
+
+
+def test_checkpoint_round_trip_and_corruption(tmp_path):
+    path = str(tmp_path / "teacher.npz")
+    graph = tf.Graph()
+    with graph.as_default():
+        net = make_classifier("teacher")
+        tf.train.AdamOptimizer().minimize(tf.reduce_sum(net(tf.ones([1, 32, 32, 1])).logits))
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=graph) as sess:
+        sess.run(init)
+        expected = sess.run(net.variables)
+        checkpoint.save_network(sess, net, path, {"test_accuracy": 1.0})
+    assert len(np.load(path).files) == len(net.variables)  # no optimizer slots saved
+    graph = tf.Graph()
+    with graph.as_default():
+        net2 = make_classifier("teacher", trainable=False)
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=graph) as sess:
+        sess.run(init)
+        assert checkpoint.load_network(sess, net2, path)["test_accuracy"] == 1.0
+        for a, b in zip(expected, sess.run(net2.variables)):
+            np.testing.assert_array_equal(a, b)
+        with open(path, "r+b") as f:
+            f.truncate(1000)
+        with pytest.raises(checkpoint.CheckpointError, match="corrupt checkpoint .*teacher.npz"):
+            checkpoint.load_network(sess, net2, path)
+    with pytest.raises(checkpoint.CheckpointError, match="missing checkpoint"):
+        checkpoint.read_metadata(str(tmp_path / "none.npz"))
+
+
+def test_mean_std_uses_sample_std():
+    mean, std = tables.mean_std([1.0, 2.0, 3.0])
+    assert mean == 2.0 and std == pytest.approx(1.0)
+    assert tables.mean_std([5.0]) == (5.0, None)
+
+
+def _record(method, task, seed, accuracy):
+    return {"method": method, "task": task, "seed": seed, "test_accuracy": accuracy,
+            "kind": "teacher" if method == "teacher" else "distill"}
+
+
+def test_table1_rows_put_paper_values_beside_ours():
+    records = [_record("gas", "mnist", s, a) for s, a in enumerate([97.0, 98.0, 99.0])]
+    records.append(_record("teacher", "mnist", 0, 99.1))
+    rows = tables.table1_rows(records, "quick", tables.load_paper_reference())
+    text = tables.rows_to_csv(rows)
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert list(parsed[0].keys()) == list(tables.COLUMNS)
+    gas = [r for r in parsed if r["method"] == "gas" and r["task"] == "mnist"][0]
+    assert (gas["mean"], gas["std"], gas["n"]) == ("98.00", "1.000", "3")
+    assert (gas["paper_mean"], gas["paper_std"]) == ("98.79", "0.075")
+    cifar = [r for r in parsed if r["task"] == "cifar10"]
+    assert len(cifar) == 5 and all(r["n"] == "0" and "not run" in r["note"] for r in cifar)
+    assert len(parsed) == 15
+
+
+def test_missing_reference_row_is_an_error():
+    reference = tables.load_paper_reference()
+    del reference[("table1", "dafl", "mnist")]
+    with pytest.raises(tables.ReferenceError, match="dafl / mnist"):
+        tables.table1_rows([], "quick", reference)

@@ -1,0 +1,125 @@
+"""Graph behaviour of the distillers: gradient isolation, re-initialisation, generator bank."""
+import numpy as np
+import pytest
+
+from building_blocks import nets
+from building_blocks.config import DistillConfig
+from building_blocks.generators import GeneratorBank
+from building_blocks.runner import INPUT_SHAPE, make_classifier
+from building_blocks.tf_compat import tf
+from dafl_baseline.distiller import DAFLDistiller
+from gas.distiller import GASDistiller
+
+
+def gas_config(**changes):
+    base = dict(method="gas", task="mnist", seed=0, student_steps=1, batch_size=16,
+                student_lr=1e-2, generator_lr=1e-2, n_generators=4, student_steps_per_round=1,
+                generator_steps_per_round=1, reinit_every=1, gamma=0.4)
+    base.update(changes)
+    return DistillConfig(**base)
+
+
+def build(graph, cls, config):
+    teacher = make_classifier("teacher", trainable=False)
+    student = make_classifier("student")
+    distiller = cls(config, teacher, student, INPUT_SHAPE)
+    return teacher, student, distiller
+
+
+def values(sess, variables):
+    return [v.copy() for v in sess.run(variables)]
+
+
+def changed(before, after):
+    return [not np.array_equal(b, a) for b, a in zip(before, after)]
+
+
+@pytest.mark.parametrize("cls,config", [
+    (GASDistiller, gas_config()),
+    (DAFLDistiller, gas_config(method="dafl", n_generators=1, gamma=0.0, reinit_every=0)),
+])
+def test_each_step_trains_only_its_own_network(graph, session_of, cls, config):
+    teacher, student, distiller = build(graph, cls, config)
+    generators = distiller.bank.trainable_variables
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+
+    before = {k: values(sess, v) for k, v in
+              (("t", teacher.variables), ("s", student.trainable_variables), ("g", generators))}
+    sess.run(distiller.student_train_op)
+    after = {k: values(sess, v) for k, v in
+             (("t", teacher.variables), ("s", student.trainable_variables), ("g", generators))}
+    assert not any(changed(before["t"], after["t"])), "teacher changed in a student step"
+    assert not any(changed(before["g"], after["g"])), "generators changed in a student step"
+    assert all(changed(before["s"], after["s"])), "student did not train"
+
+    sess.run(distiller.generator_train_op)
+    final = {k: values(sess, v) for k, v in
+             (("t", teacher.variables), ("s", student.trainable_variables), ("g", generators))}
+    assert not any(changed(after["t"], final["t"])), "teacher changed in a generator step"
+    assert not any(changed(after["s"], final["s"])), "student changed in a generator step"
+    assert sum(changed(after["g"], final["g"])) >= len(generators) - len(distiller.bank), \
+        "generators did not train"
+
+
+def test_teacher_is_not_trainable_in_distillation_graph(graph):
+    teacher, student, _ = build(graph, GASDistiller, gas_config())
+    assert teacher.trainable_variables == []
+    trainable = set(tf.trainable_variables())
+    assert not trainable & set(teacher.variables)
+
+
+def test_reinit_redraws_generator_weights_and_resets_adam(graph, session_of):
+    _, student, distiller = build(graph, GASDistiller, gas_config())
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    for _ in range(3):
+        sess.run(distiller.generator_train_op)
+    weights = [v for v in distiller.bank.trainable_variables if v.op.name.endswith("/w")]
+    trained = values(sess, weights)
+    student_before = values(sess, student.trainable_variables)
+    sess.run(distiller.reinit_op)
+    fresh = values(sess, weights)
+    assert all(changed(trained, fresh)), "re-init left some generator weights as they were"
+    slots = [v for v in tf.global_variables() if "generator_optimizer" in v.op.name
+             and v.op.name.endswith("/generator_optimizer")]
+    assert slots and all(np.all(s == 0) for s in sess.run(slots)), "Adam moments not reset"
+    assert not any(changed(student_before, values(sess, student.trainable_variables)))
+    # A second re-init draws new weights again, not the same initial ones.
+    sess.run(distiller.reinit_op)
+    assert all(changed(fresh, values(sess, weights)))
+
+
+def test_generator_bank_slices_one_latent_batch(graph, session_of):
+    bank = GeneratorBank(8, nets.DCGANGenerator)
+    samples = bank.sample(512)
+    assert len(samples) == 8
+    assert [s.shape.as_list() for s in samples] == [[64, 32, 32, 1]] * 8
+    names = {v.op.name.split("/")[0] for v in bank.variables}
+    assert len(names) == 8, "each generator must own its variables"
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    out = sess.run(samples)
+    # bn3 (no affine) normalises every generator's output to mean 0, std 1.
+    for x in out:
+        assert abs(x.mean()) < 1e-3 and abs(x.std() - 1) < 1e-2
+    assert not np.allclose(out[0], out[1])
+    with pytest.raises(ValueError, match="sliced evenly"):
+        bank.sample(100)
+
+
+def test_generator_without_batch_norm_has_no_bn_variables(graph):
+    generator = nets.DCGANGenerator("g", batch_norm=False)
+    assert not [v for v in generator.variables if "bn" in v.op.name]
+    assert generator(tf.zeros([2, 100])).shape.as_list() == [2, 32, 32, 1]
+
+
+def test_lenet_shapes_and_half_width(graph):
+    teacher = make_classifier("teacher", dropout=0.2)
+    student = make_classifier("student")
+    out = teacher(tf.zeros([5, 32, 32, 1]), training=True)
+    assert out.logits.shape.as_list() == [5, 10] and out.features.shape.as_list() == [5, 120]
+    assert student(tf.zeros([5, 32, 32, 1])).features.shape.as_list() == [5, 60]
+    count = lambda net: sum(int(np.prod(v.shape.as_list())) for v in net.variables)  # noqa
+    assert count(teacher) == 61706  # LeNet-5 (6,16,120,84,10) on 32x32x1
+    assert count(student) < count(teacher) / 3

@@ -1,0 +1,79 @@
+"""Loss terms against numpy written like the paper (Eqs. 1-4), on small hand-made tensors."""
+import numpy as np
+import pytest
+
+from building_blocks.kd import distillation_loss
+from building_blocks.tf_compat import tf
+from dafl_baseline import objective
+from gas.losses import adaptive_generator_loss
+
+LOGITS = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0], [1.0, 1.0, 1.0], [-2.0, 4.0, 0.0]],
+                  np.float32)
+STUDENT = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 1.0, 2.0], [0.0, 1.0, 0.0]],
+                   np.float32)
+FEATURES = np.array([[1.0, -2.0], [0.5, 0.0], [-3.0, 1.0], [0.0, 0.25]], np.float32)
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def run(graph, session_of, tensor):
+    return session_of(graph).run(tensor)
+
+
+def test_one_hot_loss_is_cross_entropy_with_teacher_argmax(graph, session_of):
+    p = softmax(LOGITS)
+    expected = -np.log(p[np.arange(4), LOGITS.argmax(1)])
+    got = run(graph, session_of, objective.one_hot_loss(tf.constant(LOGITS)))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("base", [10.0, np.e])
+def test_information_entropy_loss_is_minus_entropy_of_mean_output(graph, session_of, base):
+    mean = softmax(LOGITS).mean(axis=0)
+    expected = np.sum(mean * np.log(mean)) / np.log(base)  # -H(E[f_t(x)]) (Eq. 2)
+    got = run(graph, session_of, objective.information_entropy_loss(tf.constant(LOGITS), base))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_information_entropy_loss_is_lowest_for_balanced_classes(graph, session_of):
+    balanced = np.eye(3, dtype=np.float32) * 20
+    collapsed = np.tile(np.array([[20.0, 0, 0]], np.float32), [3, 1])
+    low, high = run(graph, session_of, [objective.information_entropy_loss(tf.constant(balanced)),
+                                        objective.information_entropy_loss(tf.constant(collapsed))])
+    np.testing.assert_allclose(low, -np.log10(3), rtol=1e-4)
+    assert high > -1e-3
+
+
+def test_activation_loss_is_minus_mean_absolute_feature(graph, session_of):
+    got = run(graph, session_of, objective.activation_loss(tf.constant(FEATURES)))
+    np.testing.assert_allclose(got, -np.abs(FEATURES).mean(axis=1), rtol=1e-6)
+
+
+def test_generator_loss_combines_terms_with_dafl_weights(graph, session_of):
+    loss = objective.generator_loss(tf.constant(LOGITS), tf.constant(FEATURES),
+                                    one_hot_weight=1.0, information_entropy_weight=5.0,
+                                    activation_weight=0.1)
+    total, oh, ie, act = run(graph, session_of, loss)
+    p = softmax(LOGITS)
+    oh_np = np.mean(-np.log(p.max(axis=1)))
+    ie_np = np.sum(p.mean(0) * np.log10(p.mean(0)))
+    act_np = -np.abs(FEATURES).mean()
+    np.testing.assert_allclose([oh, ie, act], [oh_np, ie_np, act_np], rtol=1e-5)
+    np.testing.assert_allclose(total, oh_np + 5 * ie_np + 0.1 * act_np, rtol=1e-5)
+
+
+def test_distillation_loss_is_kl_teacher_to_student(graph, session_of):
+    pt, ps = softmax(LOGITS), softmax(STUDENT)
+    expected = np.sum(pt * (np.log(pt) - np.log(ps)), axis=1)
+    got = run(graph, session_of, distillation_loss(tf.constant(LOGITS), tf.constant(STUDENT)))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    same = run(graph, session_of, distillation_loss(tf.constant(LOGITS), tf.constant(LOGITS)))
+    np.testing.assert_allclose(same, 0.0, atol=1e-6)
+
+
+def test_adaptive_generator_loss_subtracts_gamma_times_distill(graph, session_of):
+    got = run(graph, session_of, adaptive_generator_loss(tf.constant(1.5), tf.constant(0.25), 0.4))
+    assert got == pytest.approx(1.5 - 0.4 * 0.25)
