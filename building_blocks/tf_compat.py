@@ -41,3 +41,9 @@ def build_info():
     except Exception:  # pragma: no cover
         info["cuda_build"] = None
     return info
+
+
+def gpu_visible():
+    """True when TensorFlow can place ops on a GPU in this process."""
+    from tensorflow.python.client import device_lib  # pylint: disable=g-import-not-at-top
+    return any(d.device_type == "GPU" for d in device_lib.list_local_devices())

@@ -4,6 +4,8 @@
     python -m reproduce distill --method gas --task mnist --seed 0 --profile quick
     python -m reproduce run_all --profile quick --only table1 --jobs 2
     python -m reproduce tables --profile quick
+    python -m reproduce check [--require 0.5]
+    python -m reproduce report
     python -m reproduce bench [--torch_python PATH]
 """
 import os
@@ -11,12 +13,12 @@ import sys
 
 from absl import app, flags
 
-COMMANDS = ("train_teacher", "distill", "run_all", "tables", "bench")
+COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", "bench")
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("profile", "quick", ["paper", "quick", "smoke"],
+flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
-                  "smoke: seconds.")
+                  "smoke: seconds. Default: paper when TensorFlow sees a GPU, else quick.")
 flags.DEFINE_enum("task", None, ["mnist", "fashion_mnist"], "Image task.")
 flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas"],
                   "Distillation method.")
@@ -38,6 +40,8 @@ flags.DEFINE_string("torch_python", None, "bench: a Python with torch to run "
                     "../shared/bench/peer_step_torch.py in the same session.")
 flags.DEFINE_list("batch_sizes", ["64", "512"], "bench: batch sizes.")
 flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", lower_bound=1)
+flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
+                   "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
 
 def _log(message):
@@ -74,8 +78,14 @@ def main(argv):
     from building_blocks.checkpoint import CheckpointError
     from building_blocks.config import ConfigError
     from building_blocks.data import DataError
-    from reproduce import cells, grid, tables
+    from reproduce import cells, check, grid, report, tables
     results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
+    if FLAGS.profile is None and command not in ("check", "report", "bench"):
+        from building_blocks.tf_compat import gpu_visible
+        FLAGS.profile = "paper" if gpu_visible() else "quick"
+        _log("profile: %s (default: %s)" % (FLAGS.profile, "TensorFlow sees a GPU"
+                                            if FLAGS.profile == "paper" else "no GPU visible"))
+        os.environ["GAS_PROFILE_CHOICE"] = "default (%s)" % FLAGS.profile
     try:
         if command == "train_teacher":
             _require("task")
@@ -92,11 +102,16 @@ def main(argv):
         elif command == "tables":
             rows = tables.write_table1(results_dir, FLAGS.profile)
             print(tables.rows_to_markdown(rows))
+        elif command == "check":
+            check.run_check(results_dir, FLAGS.require, _log)
+        elif command == "report":
+            report.write_report(results_dir, _log)
         elif command == "bench":
             from reproduce import bench
             bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
                        FLAGS.torch_python, _log)
-    except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError) as e:
+    except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
+            check.CheckError) as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(2)
 

@@ -129,6 +129,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
                 failed.append(cells.cell_name(futures[future]))
     run_info = {
         "command": " ".join(["./run_all.sh"] + sys.argv[2:]), "profile": profile,
+        "profile_choice": os.environ.get("GAS_PROFILE_CHOICE", "--profile %s" % profile),
         "only": list(only), "jobs": jobs, "threads_per_job": threads, "seeds": list(seeds),
         "cells_run": len(todo), "cells_skipped": skipped, "failed": failed,
         "wall_s": round(time.time() - start, 1), "finished": time.time(),
@@ -136,6 +137,9 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     run_info.update(provenance.environment())
     atomic_write_json(os.path.join(cells.profile_dir(results_dir, profile), "run_all.json"), run_info)
     rows = tables.write_table1(results_dir, profile, run_info)
+    from reproduce import check, report  # pylint: disable=g-import-not-at-top
+    check.run_check(results_dir, log=log)
+    report.write_report(results_dir, log)
     log("run_all: wrote %s (wall %s)" % (os.path.join(results_dir, "table1.csv"),
                                          format_duration(run_info["wall_s"])))
     if failed:

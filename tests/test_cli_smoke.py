@@ -58,6 +58,9 @@ def test_grid_writes_a_valid_table1_and_manifest(smoke_results):
     assert "numpy" in cell["packages"]
     assert manifest["run_all"]["wall_s"] > 0
     assert os.path.getsize(os.path.join(results, "figures", "table1.png")) > 10000
+    assert "archival check (smoke profile)" in out
+    report = open(os.path.join(results, "REPORT.md")).read()
+    assert "Table 1" in report and "| gas |" in report and "Deviations" in report
 
 
 def test_resume_skips_finished_cells_and_reruns_missing_ones(smoke_results):
@@ -101,6 +104,14 @@ def test_bad_flags_fail_with_a_message_naming_them(args, needle, tmp_path):
     code, out, err = cli(*(args + ["--results_dir", str(tmp_path)]), check=False)
     assert code != 0
     assert needle in out + err
+
+
+def test_default_profile_follows_gpu_visibility(smoke_results):
+    from building_blocks.tf_compat import gpu_visible
+    results, _ = smoke_results
+    _, out, _ = cli("tables", "--results_dir", results)
+    expected = "paper" if gpu_visible() else "quick"
+    assert out.startswith("profile: %s (default:" % expected)
 
 
 def test_missing_data_and_missing_teacher_are_clear(tmp_path):

@@ -1,0 +1,61 @@
+"""Archival check verdicts on hand-made CSVs, and the report."""
+import csv
+import os
+
+import pytest
+
+from reproduce import check, report
+
+HEADER = "method,task,mean,std,n,paper_mean,paper_std,profile,note\n"
+
+
+def write_table(directory, body):
+    path = os.path.join(str(directory), "table1.csv")
+    with open(path, "w") as f:
+        f.write(HEADER + body)
+    return path
+
+
+@pytest.mark.parametrize("mean,std,paper_mean,paper_std,expected", [
+    (98.8, 0.1, 98.79, 0.075, "within 1σ"),
+    (98.65, 0.05, 98.79, 0.075, "within 2σ"),    # σ = max(0.075, 0.05) = 0.075; 0.14 ≤ 2σ
+    (97.0, 0.1, 98.79, 0.075, "outside"),
+    (98.5, 0.4, 98.20, None, "within 1σ"),       # paper σ missing: ours is σ
+    (99.0, None, 99.35, None, "outside"),        # no σ at all: only equality would pass
+    (None, None, 98.0, None, "not run"),
+    (89.0, 0.3, None, None, "no paper value"),
+])
+def test_verdict(mean, std, paper_mean, paper_std, expected):
+    assert check.verdict(mean, std, paper_mean, paper_std)[0] == expected
+
+
+def test_check_writes_csv_and_summary_and_enforces_require(tmp_path):
+    write_table(tmp_path, "gas,mnist,98.80,0.100,3,98.79,0.075,quick,\n"
+                          "dafl,mnist,90.00,1.000,3,98.20,,quick,\n"
+                          "gas,cifar10,,,0,92.35,,quick,not run\n"
+                          "dafl,fashion_mnist,80.00,1.000,3,,,quick,\n")
+    lines = []
+    rows = check.run_check(str(tmp_path), log=lines.append)
+    assert [r["verdict"] for r in rows] == ["within 1σ", "outside", "not run", "no paper value"]
+    assert lines == ["archival check (quick profile): 1 within 1σ, 0 within 2σ, 1 outside, "
+                     "1 not run, 1 no paper value"]
+    with open(os.path.join(str(tmp_path), "archival_check.csv")) as f:
+        written = list(csv.DictReader(f))
+    assert written[1]["difference"] == "-8.20" and written[1]["sigma"] == "1.000"
+    check.run_check(str(tmp_path), require=0.5, log=lambda _: None)
+    with pytest.raises(check.CheckError, match="1 of 2 comparable cells"):
+        check.run_check(str(tmp_path), require=0.75, log=lambda _: None)
+
+
+def test_check_without_tables_is_a_clear_error(tmp_path):
+    with pytest.raises(check.CheckError, match="run ./run_all.sh first"):
+        check.run_check(str(tmp_path))
+
+
+def test_report_renders_tables_verdicts_and_deviations(tmp_path):
+    write_table(tmp_path, "gas,mnist,98.80,0.100,3,98.79,0.075,quick,\n"
+                          "teacher,mnist,99.00,,1,99.35,,quick,\n")
+    path = report.write_report(str(tmp_path), log=lambda _: None)
+    text = open(path).read()
+    assert "98.80 ± 0.100 (n=3) · paper 98.79 ± 0.075 · *within 1σ*" in text
+    assert "## Deviations from the paper" in text and "student learning rate" in text
