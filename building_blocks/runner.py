@@ -43,6 +43,24 @@ class Progress(object):
             format_duration(eta), extra))
 
 
+class Scalars(object):
+    """TensorBoard scalar summaries for one cell (no graph ops: protos written directly)."""
+
+    def __init__(self, logdir):
+        self.writer = tf.summary.FileWriter(logdir) if logdir else None
+
+    def write(self, step, values):
+        if self.writer is None:
+            return
+        self.writer.add_summary(tf.Summary(value=[
+            tf.Summary.Value(tag=tag, simple_value=float(value))
+            for tag, value in sorted(values.items()) if value is not None]), step)
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+
+
 def make_classifier(role, num_classes=10, dropout=0.0, trainable=True):
     """LeNet-5 teacher or LeNet-5-Half student (B.1.1)."""
     width = 1.0 if role == "teacher" else 0.5
@@ -68,7 +86,7 @@ class Evaluator(object):
         return 100.0 * correct / len(split.labels)
 
 
-def train_teacher(config, dataset, out_path, threads=0, log=print):
+def train_teacher(config, dataset, out_path, threads=0, log=print, summary_dir=None):
     """Trains LeNet-5 with Adam and dropout (B.1.1), keeping the best test-accuracy weights."""
     images = dataset.train.images
     if config.train_examples:
@@ -97,6 +115,7 @@ def train_teacher(config, dataset, out_path, threads=0, log=print):
     start = time.time()
     history, best = [], None
     progress = Progress("teacher %s" % config.task, config.epochs * steps_per_epoch, log)
+    scalars = Scalars(summary_dir)
     with make_session(graph, threads) as sess:
         sess.run(init)
         for epoch in range(1, config.epochs + 1):
@@ -107,16 +126,20 @@ def train_teacher(config, dataset, out_path, threads=0, log=print):
             history.append({"epoch": epoch, "test_accuracy": accuracy, "wall_s": time.time() - start})
             log("teacher %s epoch %d/%d test accuracy %.2f%%" % (config.task, epoch, config.epochs,
                                                                  accuracy))
+            scalars.write(epoch * steps_per_epoch, {"teacher/test_accuracy": accuracy,
+                                                    "teacher/train_loss": loss_value})
             if best is None or accuracy > best:
                 best = accuracy
                 checkpoint.save_network(sess, teacher, out_path, {
                     "task": config.task, "epoch": epoch, "test_accuracy": accuracy,
                     "architecture": "LeNet-5"})
+    scalars.close()
     return {"test_accuracy": best, "history": history, "wall_s": time.time() - start,
             "checkpoint": out_path}
 
 
-def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print):
+def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
+            summary_dir=None):
     """Runs Algorithm 1's loop for any distiller: student rounds, re-inits, generator rounds."""
     config.validate()
     graph = tf.Graph()
@@ -140,6 +163,7 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print):
     generator_fetches = dict(distiller.generator_fetches, train=distiller.generator_train_op)
     progress = Progress("%s %s seed %d" % (config.method, config.task, config.seed),
                         config.student_steps, log, config.log_every_s)
+    scalars = Scalars(summary_dir)
     with make_session(graph, threads) as sess:
         sess.run(init)
         teacher_meta = checkpoint.load_network(sess, teacher, teacher_path)
@@ -157,6 +181,9 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print):
                     history.append({"step": step, "test_accuracy": accuracy,
                                     "student_loss": float(student_loss),
                                     "wall_s": time.time() - start})
+                    scalars.write(step, dict(
+                        {"student/test_accuracy": accuracy, "student/distill_loss": student_loss},
+                        **{"generator/" + k: v for k, v in last.items() if k != "train"}))
                 progress.update(step, "student KL %.4f %s" % (student_loss, _fmt(last)))
             if not distiller.has_generators or step >= config.student_steps:
                 continue
@@ -168,6 +195,7 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print):
                 last = sess.run(generator_fetches)
                 generator_steps += 1
         progress.update(step, "done", force=True)
+    scalars.close()
     final = history[-1]["test_accuracy"]
     return {
         "test_accuracy": final,

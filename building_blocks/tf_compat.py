@@ -11,9 +11,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as _tf  # noqa: E402
 
 tf = _tf.compat.v1
+# Before disable_v2_behavior(): on TF 2.x it logs a deprecation WARNING (for
+# disable_resource_variables) on every import otherwise.
+tf.logging.set_verbosity(tf.logging.ERROR)
 if hasattr(tf, "disable_v2_behavior") and _tf.__version__.startswith("2"):
     tf.disable_v2_behavior()
-tf.logging.set_verbosity(tf.logging.ERROR)
 
 TF_VERSION = _tf.__version__
 

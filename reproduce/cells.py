@@ -58,6 +58,11 @@ def result_path(results_dir, profile, cell):
     return os.path.join(profile_dir(results_dir, profile), "cells", cell_name(cell) + ".json")
 
 
+def summary_dir(results_dir, profile, cell):
+    """TensorBoard folder of one cell: tensorboard --logdir <results>/<profile>/tensorboard"""
+    return os.path.join(profile_dir(results_dir, profile), "tensorboard", cell_name(cell))
+
+
 def log_path(results_dir, profile, cell):
     return os.path.join(profile_dir(results_dir, profile), "logs",
                         cell_name(cell).replace("/", "_") + ".log")
@@ -81,9 +86,9 @@ def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=
     log(describe(config))
     dataset = data_lib.load_image_task(task, data_dir)
     started = time.time()
-    result = runner.train_teacher(config, dataset, teacher_path(results_dir, profile, task),
-                                  threads, log)
     cell = teacher_cell(task)
+    result = runner.train_teacher(config, dataset, teacher_path(results_dir, profile, task),
+                                  threads, log, summary_dir(results_dir, profile, cell))
     record = _record(cell, profile, config, result, started)
     atomic_write_json(result_path(results_dir, profile, cell), record)
     log("teacher %s: best test accuracy %.2f%% (%s)" % (task, result["test_accuracy"],
@@ -102,8 +107,9 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
     checkpoint.read_metadata(checkpoint_path)  # fail early and clearly if the teacher is missing
     dataset = data_lib.load_image_task(task, data_dir)
     started = time.time()
-    result = runner.distill(config, DISTILLERS[method], dataset, checkpoint_path, threads, log)
     cell = distill_cell(task, method, seed)
+    result = runner.distill(config, DISTILLERS[method], dataset, checkpoint_path, threads, log,
+                            summary_dir(results_dir, profile, cell))
     record = _record(cell, profile, config, result, started)
     record["overrides"] = list(overrides)
     atomic_write_json(result_path(results_dir, profile, cell), record)

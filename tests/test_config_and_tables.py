@@ -29,13 +29,16 @@ def test_paper_profile_matches_appendix_b11():
 
 @pytest.mark.parametrize("method", configs.METHODS)
 def test_profiles_change_only_sizes_and_step_counts(method):
-    size_fields = {"student_steps", "batch_size", "reinit_every", "eval_every", "log_every_s"}
+    size_fields = {"student_steps", "batch_size", "reinit_every", "eval_every", "log_every_s",
+                   "student_steps_per_round", "generator_steps_per_round"}
     paper = configs.distill_config(method, "mnist", "paper", 0)
     for profile in ("quick", "smoke"):
         other = configs.distill_config(method, "mnist", profile, 0)
         differing = {k for k in paper.__dataclass_fields__
                      if getattr(paper, k) != getattr(other, k)}
         assert differing <= size_fields, differing
+        assert (other.generator_steps_per_round * paper.student_steps_per_round ==
+                paper.generator_steps_per_round * other.student_steps_per_round)  # same ratio
 
 
 def test_overrides_are_parsed_by_type_never_evaluated():
