@@ -8,7 +8,8 @@
 #   docker build -t gas-repro .
 #   docker run --gpus all -v /path/to/data:/data -v "$PWD/results:/app/results" gas-repro
 #   docker run --gpus all gas-repro ./run_all.sh --profile paper --jobs 1
-#   docker run --gpus all gas-repro ./run_tests.sh      # unit tests (some need a GPU)
+#   docker run --gpus all gas-repro ./run_tests.sh --tf1-only   # unit tests (some need a GPU)
+#   (--tf1-only: the image has no Python 3.11 for run_tests.sh's TF 2.x lane)
 #
 # Dependencies come from the same requirements.lock as a local checkout; only the
 # TF wheel differs (GAS_TF_BUILD=gpu -> tensorflow-gpu==1.15.5, see setup_env.sh).
@@ -36,6 +37,7 @@ WORKDIR /app
 # Install dependencies first (only the files setup_env.sh needs) so the heavy
 # layer is cached across source edits.
 COPY setup_env.sh requirements.lock ./
+COPY scripts/env_lib.sh scripts/
 ENV GAS_PYTHON=/usr/bin/python3.7 \
     GAS_TF_BUILD=gpu
 RUN ./setup_env.sh
@@ -54,5 +56,5 @@ ENV GAS_DATA_DIR=/data \
 VOLUME ["/data"]
 
 # Unit tests are not run at build time: `docker build` has no GPU, and the GPU
-# tests need one.  Run them with `docker run --gpus all gas-repro ./run_tests.sh`.
+# tests need one.  Run them with `docker run --gpus all gas-repro ./run_tests.sh --tf1-only`.
 CMD ["./run_all.sh", "--profile", "quick"]

@@ -1,19 +1,74 @@
 #!/usr/bin/env bash
-# run_tests.sh -- build/reuse .venv (see setup_env.sh) and run the unit tests.
-# Usage: ./run_tests.sh [extra pytest args, e.g. -k gas -x]
+# run_tests.sh -- build/reuse the venvs and run the unit tests in two lanes:
+#   1. TF 1.15 lane: every test, in .venv (Python 3.7, see setup_env.sh) -- the paper's stack;
+#   2. TF 2.x lane:  tests marked `tf2` (framework-level: loss terms, distiller graphs,
+#      tf_compat), in .venv-tf2 (Python 3.11, see setup_env_tf2.sh) -- proves the same
+#      graph code runs on TF 2.x's compat.v1.
+# Usage: ./run_tests.sh [--tf1-only | --tf2-only] [extra pytest args, e.g. -k gas -x]
+# Extra pytest args go to every lane that runs. Exits non-zero if any lane fails; a lane
+# that collects no tests (pytest exit 5) is a failure -- except the TF 2.x lane when your
+# pytest args filtered out all its tests while the TF 1.15 lane ran too.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
-./setup_env.sh
+run_tf1=1 run_tf2=1
+args=()
+for arg in "$@"; do
+    case "$arg" in
+        --tf1-only) run_tf2=0 ;;
+        --tf2-only) run_tf1=0 ;;
+        *) args+=("$arg") ;;
+    esac
+done
+if [ "$run_tf1" -eq 0 ] && [ "$run_tf2" -eq 0 ]; then
+    echo "run_tests.sh: --tf1-only and --tf2-only exclude each other" >&2
+    exit 2
+fi
+
+[ "$run_tf1" -eq 1 ] && ./setup_env.sh
+[ "$run_tf2" -eq 1 ] && ./setup_env_tf2.sh
 
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0
 export MPLBACKEND="${MPLBACKEND:-Agg}"   # headless plotting
 
-rc=0
-.venv/bin/python -m pytest -q tests "$@" || rc=$?
-if [ "$rc" -eq 5 ]; then
-    echo "run_tests.sh: pytest collected no tests (exit 5) -- treating as a failure" >&2
+lane() {  # lane TITLE TF_MAJOR PYTHON [pytest args...]; sets $lane_rc
+    local title="$1" major="$2" py="$3"
+    shift 3
+    printf '\n==================== %s ====================\n' "$title"
+    lane_rc=0
+    GAS_EXPECT_TF_MAJOR="$major" "$py" -m pytest -q "$@" || lane_rc=$?
+}
+
+failed=()
+if [ "$run_tf1" -eq 1 ]; then
+    lane "lane 1/2: TensorFlow 1.15 (.venv, all tests)" 1 .venv/bin/python \
+        tests ${args[@]+"${args[@]}"}
+    if [ "$lane_rc" -eq 5 ]; then
+        echo "run_tests.sh: TF 1.15 lane collected no tests (exit 5) -- treating as a failure" >&2
+        failed+=("tf1 (no tests)")
+    elif [ "$lane_rc" -ne 0 ]; then
+        failed+=("tf1 (exit $lane_rc)")
+    fi
+fi
+if [ "$run_tf2" -eq 1 ]; then
+    lane "lane 2/2: TensorFlow 2.x compat.v1 (.venv-tf2, tests marked tf2)" 2 \
+        .venv-tf2/bin/python -m tf2 tests ${args[@]+"${args[@]}"}
+    if [ "$lane_rc" -eq 5 ]; then
+        if [ "$run_tf1" -eq 1 ] && [ "${#args[@]}" -gt 0 ]; then
+            echo "run_tests.sh: TF 2.x lane: your pytest args select no tf2 tests; nothing to run there"
+        else
+            echo "run_tests.sh: TF 2.x lane collected no tests (exit 5) -- treating as a failure" >&2
+            failed+=("tf2 (no tests)")
+        fi
+    elif [ "$lane_rc" -ne 0 ]; then
+        failed+=("tf2 (exit $lane_rc)")
+    fi
+fi
+
+echo
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "run_tests.sh: FAILED lane(s): ${failed[*]}" >&2
     exit 1
 fi
-exit "$rc"
+echo "run_tests.sh: all lanes passed"

@@ -2,6 +2,9 @@
 evaluation and progress logging for one cell. Graph-building lives in the distillers and
 networks; here each training step is one ``session.run``.
 """
+import json
+import os
+import shutil
 import time
 
 import numpy as np
@@ -10,6 +13,7 @@ from building_blocks import checkpoint
 from building_blocks import data as data_lib
 from building_blocks import nets
 from building_blocks.distiller import real_data_pipeline
+from building_blocks.io_utils import atomic_write_json
 from building_blocks.tf_compat import make_session, tf
 
 INPUT_SHAPE = (32, 32, 1)
@@ -138,8 +142,57 @@ def train_teacher(config, dataset, out_path, threads=0, log=print, summary_dir=N
             "checkpoint": out_path}
 
 
+class PartialRun(object):
+    """Mid-cell checkpoints so a long cell resumes after an interruption.
+
+    Every ``every_s`` seconds, at a round boundary, all variables (student, generators and
+    their optimizers) are saved with a tf.train.Saver, then a JSON of the loop state that
+    names that checkpoint is written atomically. Restoring gives the same weights and
+    schedule position; TF's random streams and the tf.data shuffle restart, so a resumed
+    cell is a valid run but not bit-identical to an uninterrupted one.
+    """
+
+    def __init__(self, directory, every_s):
+        self.directory, self.every_s = directory, every_s
+        self.saver = tf.train.Saver(max_to_keep=2) if directory else None
+        self._last = time.time()
+
+    @property
+    def state_path(self):
+        return os.path.join(self.directory, "state.json")
+
+    def restore(self, sess):
+        if not self.directory or not os.path.exists(self.state_path):
+            return None
+        try:
+            with open(self.state_path) as f:
+                state = json.load(f)
+            self.saver.restore(sess, os.path.join(self.directory, state["checkpoint"]))
+        except Exception as e:  # corrupt JSON or checkpoint files: many error types
+            raise checkpoint.CheckpointError(
+                "cannot resume from the partial checkpoint in %s (%s). Delete that folder to "
+                "restart this cell from scratch." % (self.directory, str(e).splitlines()[0]))
+        return state
+
+    def maybe_save(self, sess, state, force=False):
+        if not self.directory or (not force and time.time() - self._last < self.every_s):
+            return
+        os.makedirs(self.directory, exist_ok=True)
+        prefix = self.saver.save(sess, os.path.join(self.directory, "model"),
+                                 global_step=state["step"], write_meta_graph=False)
+        atomic_write_json(self.state_path, dict(state, checkpoint=os.path.basename(prefix)))
+        self._last = time.time()
+
+
+
+def clear_partial(directory):
+    """Removes a finished cell's mid-cell checkpoints."""
+    if directory and os.path.isdir(directory):
+        shutil.rmtree(directory)
+
+
 def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
-            summary_dir=None):
+            summary_dir=None, partial_dir=None, checkpoint_every_s=600.0):
     """Runs Algorithm 1's loop for any distiller: student rounds, re-inits, generator rounds."""
     config.validate()
     graph = tf.Graph()
@@ -156,10 +209,10 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
         evaluator = Evaluator(student, dataset)
         teacher_evaluator = Evaluator(teacher, dataset)
         init = tf.global_variables_initializer()
+        partial = PartialRun(partial_dir, checkpoint_every_s)
     graph.finalize()
 
     start = time.time()
-    history, reinits, generator_steps = [], 0, 0
     generator_fetches = dict(distiller.generator_fetches, train=distiller.generator_train_op)
     progress = Progress("%s %s seed %d" % (config.method, config.task, config.seed),
                         config.student_steps, log, config.log_every_s)
@@ -168,42 +221,57 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
         sess.run(init)
         teacher_meta = checkpoint.load_network(sess, teacher, teacher_path)
         teacher_accuracy = teacher_evaluator.accuracy(sess)
-        eval_s = 0.0
-        step, next_reinit, last = 0, config.reinit_every, {}
-        while step < config.student_steps:
-            for _ in range(min(config.student_steps_per_round, config.student_steps - step)):
+        state = {"step": 0, "next_reinit": config.reinit_every, "reinits": 0,
+                 "generator_steps": 0, "history": [], "eval_s": 0.0, "wall_s_before": 0.0,
+                 "resumed_from_step": []}
+        restored = partial.restore(sess)
+        if restored:
+            state = restored
+            state["resumed_from_step"].append(state["step"])
+            state["wall_s_before"] = state.get("wall_s", 0.0)
+            log("resuming from the partial checkpoint at student step %d" % state["step"])
+        last = {}
+        while state["step"] < config.student_steps:
+            for _ in range(min(config.student_steps_per_round,
+                               config.student_steps - state["step"])):
                 _, student_loss = sess.run([distiller.student_train_op, distiller.student_loss])
-                step += 1
+                state["step"] += 1
+                step = state["step"]
                 if step % config.eval_every == 0 or step == config.student_steps:
                     t0 = time.time()
                     accuracy = evaluator.accuracy(sess)
-                    eval_s += time.time() - t0
-                    history.append({"step": step, "test_accuracy": accuracy,
-                                    "student_loss": float(student_loss),
-                                    "wall_s": time.time() - start})
+                    state["eval_s"] += time.time() - t0
+                    state["history"].append({
+                        "step": step, "test_accuracy": accuracy,
+                        "student_loss": float(student_loss),
+                        "wall_s": state["wall_s_before"] + time.time() - start})
                     scalars.write(step, dict(
                         {"student/test_accuracy": accuracy, "student/distill_loss": student_loss},
                         **{"generator/" + k: v for k, v in last.items() if k != "train"}))
                 progress.update(step, "student KL %.4f %s" % (student_loss, _fmt(last)))
-            if not distiller.has_generators or step >= config.student_steps:
-                continue
-            if config.reinit_every and step >= next_reinit:  # Algorithm 1: e mod R_g = 0
-                sess.run(distiller.reinit_op)
-                reinits += 1
-                next_reinit += config.reinit_every
-            for _ in range(config.generator_steps_per_round):
-                last = sess.run(generator_fetches)
-                generator_steps += 1
-        progress.update(step, "done", force=True)
+            if distiller.has_generators and state["step"] < config.student_steps:
+                if config.reinit_every and state["step"] >= state["next_reinit"]:
+                    sess.run(distiller.reinit_op)  # Algorithm 1: if e mod R_g = 0
+                    state["reinits"] += 1
+                    state["next_reinit"] += config.reinit_every
+                for _ in range(config.generator_steps_per_round):
+                    last = sess.run(generator_fetches)
+                    state["generator_steps"] += 1
+            state["wall_s"] = state["wall_s_before"] + time.time() - start
+            if state["step"] < config.student_steps:
+                partial.maybe_save(sess, state)
+        progress.update(state["step"], "done", force=True)
     scalars.close()
-    final = history[-1]["test_accuracy"]
+    history = state["history"]
     return {
-        "test_accuracy": final,
+        "test_accuracy": history[-1]["test_accuracy"],
         "best_test_accuracy": max(h["test_accuracy"] for h in history),
         "teacher_test_accuracy": teacher_accuracy,
         "teacher_checkpoint_sha256": teacher_meta.get("sha256"),
-        "student_steps": step, "generator_steps": generator_steps, "reinits": reinits,
-        "history": history, "wall_s": time.time() - start, "eval_s": eval_s,
+        "student_steps": state["step"], "generator_steps": state["generator_steps"],
+        "reinits": state["reinits"], "history": history,
+        "resumed_from_step": state["resumed_from_step"],
+        "wall_s": state["wall_s_before"] + time.time() - start, "eval_s": state["eval_s"],
     }
 
 

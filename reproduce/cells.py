@@ -63,6 +63,11 @@ def summary_dir(results_dir, profile, cell):
     return os.path.join(profile_dir(results_dir, profile), "tensorboard", cell_name(cell))
 
 
+def partial_dir(results_dir, profile, cell):
+    """Mid-cell checkpoints of an unfinished cell (removed when the cell finishes)."""
+    return os.path.join(profile_dir(results_dir, profile), "partial", cell_name(cell))
+
+
 def log_path(results_dir, profile, cell):
     return os.path.join(profile_dir(results_dir, profile), "logs",
                         cell_name(cell).replace("/", "_") + ".log")
@@ -108,11 +113,14 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
     dataset = data_lib.load_image_task(task, data_dir)
     started = time.time()
     cell = distill_cell(task, method, seed)
-    result = runner.distill(config, DISTILLERS[method], dataset, checkpoint_path, threads, log,
-                            summary_dir(results_dir, profile, cell))
+    result = runner.distill(
+        config, DISTILLERS[method], dataset, checkpoint_path, threads, log,
+        summary_dir(results_dir, profile, cell), partial_dir(results_dir, profile, cell),
+        float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
     record = _record(cell, profile, config, result, started)
     record["overrides"] = list(overrides)
     atomic_write_json(result_path(results_dir, profile, cell), record)
+    runner.clear_partial(partial_dir(results_dir, profile, cell))
     log("%s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (
         cell_name(cell), result["test_accuracy"], result["teacher_test_accuracy"],
         runner.format_duration(result["wall_s"])))

@@ -10,6 +10,9 @@ from building_blocks.tf_compat import tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
 
+# Framework-level: also runs in the TF 2.x compat.v1 lane (./run_tests.sh).
+pytestmark = pytest.mark.tf2
+
 
 def gas_config(**changes):
     base = dict(method="gas", task="mnist", seed=0, student_steps=1, batch_size=16,

@@ -7,6 +7,9 @@ from building_blocks.tf_compat import tf
 from dafl_baseline import objective
 from gas.losses import adaptive_generator_loss
 
+# Framework-level: also runs in the TF 2.x compat.v1 lane (./run_tests.sh).
+pytestmark = pytest.mark.tf2
+
 LOGITS = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0], [1.0, 1.0, 1.0], [-2.0, 4.0, 0.0]],
                   np.float32)
 STUDENT = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 1.0, 2.0], [0.0, 1.0, 0.0]],
