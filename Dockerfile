@@ -8,8 +8,9 @@
 #   docker build -t gas-repro .
 #   docker run --gpus all -v /path/to/data:/data -v "$PWD/results:/app/results" gas-repro
 #   docker run --gpus all gas-repro ./run_all.sh --profile paper --jobs 1
-#   docker run --gpus all gas-repro ./run_tests.sh --tf1-only   # unit tests (some need a GPU)
+#   docker run --gpus all gas-repro ./run_tests.sh --tf1-only   # unit tests
 #   (--tf1-only: the image has no Python 3.11 for run_tests.sh's TF 2.x lane)
+#   docker build --build-arg GIT_SHA=$(git rev-parse HEAD) -t gas-repro .   # sha in manifests
 #
 # Dependencies come from the same requirements.lock as a local checkout; only the
 # TF wheel differs (GAS_TF_BUILD=gpu -> tensorflow-gpu==1.15.5, see setup_env.sh).
@@ -29,18 +30,30 @@ ENV DEBIAN_FRONTEND=noninteractive \
 RUN rm -f /etc/apt/sources.list.d/cuda.list /etc/apt/sources.list.d/nvidia-ml.list \
  && apt-get update \
  && apt-get install -y --no-install-recommends \
-        python3.7 python3.7-venv python3-distutils ca-certificates \
+        python3.7 python3.7-venv python3.7-dev python3-distutils ca-certificates \
+        build-essential curl unzip patchelf libosmesa6-dev libgl1-mesa-glx libglfw3 \
  && rm -rf /var/lib/apt/lists/*
+
+# MuJoCo 1.50 binaries for mujoco-py 1.50 (what gym 0.15.7's v2 MuJoCo envs import). Roboti
+# made MuJoCo free in 2021 and published the activation key. Atari ROMs ship inside
+# atari-py 0.2.6 (requirements.lock).
+RUN mkdir -p /root/.mujoco \
+ && curl -fsSL https://www.roboti.us/download/mjpro150_linux.zip -o /tmp/mjpro150.zip \
+ && unzip -q /tmp/mjpro150.zip -d /root/.mujoco && rm /tmp/mjpro150.zip \
+ && curl -fsSL https://www.roboti.us/file/mjkey.txt -o /root/.mujoco/mjkey.txt
+ENV LD_LIBRARY_PATH=/root/.mujoco/mjpro150/bin:${LD_LIBRARY_PATH}
 
 WORKDIR /app
 
 # Install dependencies first (only the files setup_env.sh needs) so the heavy
 # layer is cached across source edits.
-COPY setup_env.sh requirements.lock ./
+COPY setup_env.sh requirements.lock requirements-docker-mujoco.lock ./
 COPY scripts/env_lib.sh scripts/
 ENV GAS_PYTHON=/usr/bin/python3.7 \
     GAS_TF_BUILD=gpu
-RUN ./setup_env.sh
+RUN ./setup_env.sh \
+ && .venv/bin/python -m pip install --no-deps -r requirements-docker-mujoco.lock \
+ && .venv/bin/python -c "import mujoco_py"   # compiles mujoco-py's extension once, at build
 
 # Project sources (.dockerignore keeps .venv/.git/caches out).  The stamp in
 # .venv/.gas-stamp matches, so run_all.sh / run_tests.sh skip reinstalling.
@@ -49,12 +62,19 @@ RUN ./setup_env.sh
 
 # Datasets / pretrained teachers are expected under a mounted volume:
 #   docker run -v /host/data:/data ...   (the code reads GAS_DATA_DIR)
+ARG GIT_SHA=unknown
 ENV GAS_DATA_DIR=/data \
     TF_CPP_MIN_LOG_LEVEL=2 \
     PYTHONHASHSEED=0 \
-    MPLBACKEND=Agg
+    MPLBACKEND=Agg \
+    GAS_GIT_SHA=${GIT_SHA} \
+    GAS_DOCKER_IMAGE="nvidia/cuda:10.0-cudnn7-runtime-ubuntu18.04 (paper: CUDA 10.1, cuDNN 7.5.1)"
 VOLUME ["/data"]
 
-# Unit tests are not run at build time: `docker build` has no GPU, and the GPU
-# tests need one.  Run them with `docker run --gpus all gas-repro ./run_tests.sh --tf1-only`.
-CMD ["./run_all.sh", "--profile", "quick"]
+# The unit tests run at build time, on the CPU (TF falls back to it; no GPU at build).
+# Tests that need MNIST/Fashion-MNIST skip here (no /data at build); with data mounted,
+# `docker run --gpus all -v /path/to/data:/data gas-repro ./run_tests.sh --tf1-only` runs all.
+RUN ./run_tests.sh --tf1-only -q
+
+# No --profile: run_all picks `paper` when TensorFlow sees a GPU, `quick` otherwise.
+CMD ["./run_all.sh"]

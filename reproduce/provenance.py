@@ -22,7 +22,7 @@ def git_sha():
                                 cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return os.environ.get("GAS_GIT_SHA", "unknown")  # Docker: --build-arg GIT_SHA
 
 
 def package_versions():
@@ -45,4 +45,5 @@ def environment():
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "docker_image": os.environ.get("GAS_DOCKER_IMAGE"),
     }
