@@ -14,9 +14,10 @@ import os
 import sys
 import time
 
+from building_blocks import checkpoint
 from building_blocks import data as data_lib
 from building_blocks import runner
-from building_blocks.config import describe, to_dict
+from building_blocks.config import apply_overrides, describe, to_dict
 from building_blocks.distiller import NoiseKD, StudentKD
 from building_blocks.io_utils import atomic_write_json
 from dafl_baseline.distiller import DAFLDistiller
@@ -86,7 +87,6 @@ def _record(cell, profile, config, result, started):
 
 
 def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=(), log=print):
-    from building_blocks.config import apply_overrides  # pylint: disable=g-import-not-at-top
     config = apply_overrides(configs.teacher_config(task, profile), overrides)
     log(describe(config))
     dataset = data_lib.load_image_task(task, data_dir)
@@ -103,12 +103,10 @@ def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=
 
 def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads=0, overrides=(),
                 log=print, teacher_checkpoint=None):
-    from building_blocks.config import apply_overrides  # pylint: disable=g-import-not-at-top
     config = apply_overrides(configs.distill_config(method, task, profile, seed), overrides)
     config.validate()
     log(describe(config))
     checkpoint_path = teacher_checkpoint or teacher_path(results_dir, profile, task)
-    from building_blocks import checkpoint  # pylint: disable=g-import-not-at-top
     checkpoint.read_metadata(checkpoint_path)  # fail early and clearly if the teacher is missing
     dataset = data_lib.load_image_task(task, data_dir)
     started = time.time()

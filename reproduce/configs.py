@@ -9,8 +9,6 @@ Profiles change sizes and step counts only, never the algorithm:
 Where the paper is silent, the choice is marked CHOICE and explained in README.md
 ("Deviations and choices").
 """
-import dataclasses
-
 from building_blocks.config import ConfigError, DistillConfig, TeacherConfig
 
 PROFILES = ("paper", "quick", "smoke")
@@ -88,7 +86,3 @@ def distill_config(method, task, profile, seed):
                          student_steps_per_round=rounds[0], generator_steps_per_round=rounds[1],
                          reinit_every=_REINIT_EVERY[profile][task], gamma=0.4,
                          latent_distribution="uniform", **common)
-
-
-def replace(config, **changes):
-    return dataclasses.replace(config, **changes)
