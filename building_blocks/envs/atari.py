@@ -23,6 +23,8 @@ episode then ends with `info['TimeLimit.truncated'] = True`. We drive the emulat
 skips gym's per-frame RGB screen copy (3× faster); sticky actions are off as in NoFrameskip-v4.
 No FIRE-on-reset: the policy has to press FIRE itself (IMPALA did not add it either).
 """
+import collections
+
 import gym
 import numpy as np
 from gym import spaces
@@ -55,11 +57,13 @@ class AtariTask:
         self.noop_max = noop_max
         self.episodic_life, self.clip_rewards = episodic_life, clip_rewards
         self.action_space = spaces.Discrete(len(self._action_set))
-        self.observation_space = spaces.Box(0, 255, (frame_size, frame_size, frame_stack),
+        shape = (frame_size, frame_size, frame_stack)
+        self.observation_space = spaces.Box(np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8),
                                             dtype=np.uint8)
         self._rng = np.random.RandomState(seed)
         self._raw = np.zeros((2,) + SCREEN_SHAPE, np.uint8)   # the last two emulator frames
-        self._stack = np.zeros(self.observation_space.shape, np.uint8)
+        self._max = np.zeros(SCREEN_SHAPE, np.uint8)
+        self._frames_seen = collections.deque(maxlen=frame_stack)   # oldest first
         self._game_over = True        # the next reset() starts a new game
         self._started = False
         self.last_noops = 0
@@ -87,13 +91,11 @@ class AtariTask:
         return reward, game_over, truncated
 
     def _observe(self, fill=False):
-        frame = resize_area(np.maximum(self._raw[0], self._raw[1]), self.frame_size)
-        if fill:
-            self._stack[...] = frame[:, :, None]
-        else:
-            self._stack[..., :-1] = self._stack[..., 1:]
-            self._stack[..., -1] = frame
-        return self._stack.copy()
+        np.maximum(self._raw[0], self._raw[1], out=self._max)
+        frame = resize_area(self._max, self.frame_size)
+        for _ in range(self.frame_stack if fill else 1):
+            self._frames_seen.append(frame)
+        return np.stack(self._frames_seen, axis=-1)
 
     # -- gym API -------------------------------------------------------------------------------
     def seed(self, seed=None):
