@@ -7,6 +7,8 @@
     python -m reproduce check [--require 0.5]
     python -m reproduce report
     python -m reproduce bench [--torch_python PATH]
+    python -m reproduce train_teacher --env cartpole --profile quick --seed 0   # PPO teacher
+    python -m reproduce bench --bench_rl cartpole,halfcheetah [--batch_sizes=]
 """
 import os
 import sys
@@ -40,6 +42,11 @@ flags.DEFINE_string("torch_python", None, "bench: a Python with torch to run "
                     "../shared/bench/peer_step_torch.py in the same session.")
 flags.DEFINE_list("batch_sizes", ["64", "512"], "bench: batch sizes.")
 flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", lower_bound=1)
+flags.DEFINE_string("env", None, "RL task (cartpole, mountaincar, halfcheetah, humanoid, "
+                    "humanoid_standup, pong, breakout, seaquest, enduro, pong_lowdim); "
+                    "train_teacher --env trains its PPO teacher.")
+flags.DEFINE_list("bench_rl", [], "bench: RL tasks whose actor env steps/s (worker processes "
+                  "vs the raw simulator) and learner updates/s to measure.")
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
@@ -87,7 +94,11 @@ def main(argv):
                                             if FLAGS.profile == "paper" else "no GPU visible"))
         os.environ["GAS_PROFILE_CHOICE"] = "default (%s)" % FLAGS.profile
     try:
-        if command == "train_teacher":
+        if command == "train_teacher" and FLAGS.env:
+            from reproduce import rl_cells
+            rl_cells.run_rl_teacher(FLAGS.env, FLAGS.profile, results_dir, FLAGS.seed,
+                                    FLAGS.threads, FLAGS.set, _log)
+        elif command == "train_teacher":
             _require("task")
             cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
                               FLAGS.threads, FLAGS.set, _log)
@@ -110,6 +121,9 @@ def main(argv):
             from reproduce import bench
             bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
                        FLAGS.torch_python, _log)
+            if FLAGS.bench_rl:
+                from reproduce import bench_rl
+                bench_rl.main(FLAGS.bench_rl, _log)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
             check.CheckError) as e:
         print("error: %s" % e, file=sys.stderr)
