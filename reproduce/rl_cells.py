@@ -15,9 +15,8 @@ from building_blocks.io_utils import atomic_write_json
 from building_blocks.runner import format_duration
 from reproduce import cells, rl_configs
 
-# The environment factory (the RL interface contract). GAS_RL_ENV_MODULE lets the tests point
-# it at the temporary gym adapter tests/fake_envs.py until building_blocks.envs lands.
-DEFAULT_ENV_MODULE = os.environ.get("GAS_RL_ENV_MODULE", "building_blocks.envs")
+# The environment factory (the RL interface contract); actor processes import it by name.
+DEFAULT_ENV_MODULE = "building_blocks.envs"
 
 
 def rl_teacher_path(results_dir, profile, task):

@@ -1,5 +1,5 @@
 """PPO teacher pipeline: the version-lag rule, actors, a smoke run that learns CartPole, and
-the CLI's artefacts, resume and errors. Environments: tests/rl_test_utils.py."""
+the CLI's artefacts, resume and errors."""
 import json
 import os
 import subprocess
@@ -14,9 +14,10 @@ from building_blocks.rl_runner import train_ppo_teacher
 from building_blocks.rollout_buffer import RolloutBuffer, is_stale
 from building_blocks.tf_compat import tf
 from reproduce import rl_configs
-from tests.rl_test_utils import ENV_MODULE, ENVS
+from building_blocks import envs as ENVS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV_MODULE = "building_blocks.envs"
 
 
 def fake_rollout(version, steps=4, envs=2, worker=0):
@@ -139,13 +140,13 @@ def test_smoke_ppo_improves_cartpole_over_a_random_policy(tmp_path):
             sess.run(tf.global_variables_initializer())
             meta = checkpoint.load_network(sess, net, out)
             count = sess.run(net.obs_rms.count)
-    assert count == result["updates"] * config.buffer_size or count > 0
+    assert count == result["updates"] * config.buffer_size  # every trained-on observation
     assert meta["eval_return_mean"] == result["eval_return_mean"]
     assert meta["architecture"] == "MLP[512]"
 
 
 def _cli(tmp_path, *args):
-    env = dict(os.environ, GAS_RL_ENV_MODULE=ENV_MODULE, PYTHONPATH=REPO)
+    env = dict(os.environ, PYTHONPATH=REPO)
     return subprocess.run([sys.executable, "-m", "reproduce", "train_teacher", "--profile",
                            "smoke", "--results_dir", str(tmp_path)] + list(args), cwd=REPO,
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -173,7 +174,7 @@ def test_cli_trains_writes_artefacts_and_skips_a_finished_teacher(tmp_path):
 
 
 def test_cli_rejects_an_unknown_environment(tmp_path):
-    env = dict(os.environ, GAS_RL_ENV_MODULE=ENV_MODULE, PYTHONPATH=REPO)
+    env = dict(os.environ, PYTHONPATH=REPO)
     proc = subprocess.run([sys.executable, "-m", "reproduce", "train_teacher", "--profile",
                            "smoke", "--env", "tetris", "--results_dir", str(tmp_path)],
                           cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
