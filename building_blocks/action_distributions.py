@@ -84,10 +84,11 @@ def family_for(action_kind):
     return FAMILIES[action_kind]()
 
 
-def stop_gradient(out):
-    """The output namedtuple with tf.stop_gradient on every tensor field (None kept)."""
-    return out._replace(**{field: tf.stop_gradient(value)
-                           for field, value in zip(out._fields, out) if value is not None})
+def stop_gradient(out, fields):
+    """The output namedtuple with tf.stop_gradient on ``fields`` (e.g. a family's
+    ``param_fields``; None values kept)."""
+    return out._replace(**{field: tf.stop_gradient(getattr(out, field)) for field in fields
+                           if getattr(out, field) is not None})
 
 
 def split(out, num):
