@@ -271,7 +271,8 @@ def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, pa
             _, student_loss = sess.run([distiller.student_train_op, distiller.student_loss])
             state["step"] += 1
             step = state["step"]
-            if step % config.eval_every == 0 or step == config.student_steps:
+            if ((config.eval_every and step % config.eval_every == 0)  # 0: at the end only
+                    or step == config.student_steps):
                 t0 = time.time()
                 metrics = evaluate()
                 state["eval_s"] += time.time() - t0

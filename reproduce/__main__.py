@@ -2,6 +2,7 @@
 
     python -m reproduce train_teacher --task mnist --profile quick
     python -m reproduce distill --method gas --task mnist --seed 0 --profile quick
+    python -m reproduce distill --method gas --env cartpole --seed 0 --profile quick
     python -m reproduce run_all --profile quick --only table1 --jobs 2
     python -m reproduce tables --profile quick [--only table1]
     python -m reproduce check [--require 0.5]
@@ -20,6 +21,9 @@ flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
                   "smoke: seconds. Default: paper when TensorFlow sees a GPU, else quick.")
 flags.DEFINE_string("task", None, "Image task (mnist, fashion_mnist, ...; see reproduce/configs.py).")
+flags.DEFINE_string("env", None, "RL task for policy distillation (distill --env NAME: "
+                    "cartpole, mountaincar, halfcheetah, humanoid, humanoid_standup, pong, "
+                    "breakout, seaquest, enduro, pong_lowdim).")
 flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas"],
                   "Distillation method.")
 flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environment).",
@@ -92,6 +96,12 @@ def main(argv):
             _require("task")
             cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
                               FLAGS.threads, FLAGS.set, _log)
+        elif command == "distill" and FLAGS.env:  # policy distillation (Tables 6-7)
+            _require("method")
+            from reproduce import rl_distill
+            rl_distill.run_rl_distill(FLAGS.method, FLAGS.env, FLAGS.profile, FLAGS.seed,
+                                      results_dir, FLAGS.threads, FLAGS.set, _log,
+                                      FLAGS.teacher_checkpoint)
         elif command == "distill":
             _require("task", "method")
             cells.run_distill(FLAGS.method, FLAGS.task, FLAGS.profile, FLAGS.seed, results_dir,
