@@ -1,11 +1,14 @@
 """The runner of one policy-distillation cell: graph, session, teacher loading, the teacher's
 rollouts (Student KD), Algorithm 1's loop (``runner.train_rounds``, shared with images) and
 the student's evaluation in the real environment."""
+import io
+import os
 import time
 
 import numpy as np
 
 from building_blocks import action_distributions, checkpoint, envs, policies
+from building_blocks.io_utils import atomic_write_bytes
 from building_blocks.policy_distiller import POLICY_DISTILLERS
 from building_blocks.runner import (PartialRun, Progress, Scalars, start_loop_state,
                                     train_rounds)
@@ -82,8 +85,22 @@ def copy_normaliser_op(teacher, student):
     return tf.group(*assigns, name="copy_obs_normaliser")
 
 
+def save_samples(sess, sample_frames, teacher_actor, config, path):
+    """Figure 4's frames: generated ones, and real ones from a short teacher rollout (the
+    simulator is used only for this picture), both in [0, 1]."""
+    generated = sess.run(sample_frames)
+    real, _ = collect_rollouts(sess, teacher_actor, config.task, 400, 1, config.seed)
+    real = real[np.linspace(50, len(real) - 1, len(generated)).astype(int)] / 255.0
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, real=real.astype(np.float32),
+                        generated=generated.astype(np.float32))
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def distill_policy(config, teacher_path, threads=0, log=print, summary_dir=None,
-                   partial_dir=None, checkpoint_every_s=600.0, make_policy=None):
+                   partial_dir=None, checkpoint_every_s=600.0, make_policy=None,
+                   samples_path=None):
     """Distils the teacher at ``teacher_path`` into a student of ``config.task`` with
     ``config.method``; returns the cell's result dict (student returns in the real env)."""
     config.validate()
@@ -106,6 +123,11 @@ def distill_policy(config, teacher_path, threads=0, log=print, summary_dir=None,
         distiller = POLICY_DISTILLERS[config.method](config, teacher, student, spec.obs_shape,
                                                      train_inputs, family)
         copy_normaliser = copy_normaliser_op(teacher, student)
+        sample_frames = None
+        if samples_path and distiller.has_generators and len(spec.obs_shape) == 3:
+            # Figure 4: 8 generated frames (one per generator for GAS's 8).
+            k = len(distiller.bank)
+            sample_frames = tf.concat(distiller.bank.sample(8 if 8 % k == 0 else k), 0)
         init = tf.global_variables_initializer()
         partial = PartialRun(partial_dir, checkpoint_every_s)
     graph.finalize()
@@ -142,6 +164,8 @@ def distill_policy(config, teacher_path, threads=0, log=print, summary_dir=None,
         train_rounds(sess, config, distiller, state, run_eval, progress, scalars, partial,
                      start)
         progress.update(state["step"], "done", force=True)
+        if sample_frames is not None:
+            save_samples(sess, sample_frames, teacher_actor, config, samples_path)
     scalars.close()
     returns, lengths = run_eval.last
     result.update({

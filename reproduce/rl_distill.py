@@ -56,7 +56,9 @@ def run_rl_distill(method, task, profile, seed, results_dir, threads=0, override
     result = policy_runner.distill_policy(
         config, teacher, threads, log, _dir(results_dir, profile, "tensorboard", task, method,
                                             seed),
-        partial, float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
+        partial, float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")),
+        samples_path=rl_result_path(results_dir, profile, task, method, seed)[:-5]
+        + "_samples.npz")
     record = cells._record(cells.Cell(RL_KIND, task, method, seed), profile, config, result,
                            started)  # pylint: disable=protected-access
     record["cell"] = rl_cell_name(task, method, seed)
