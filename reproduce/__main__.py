@@ -7,14 +7,16 @@
     python -m reproduce tables --profile quick [--only table1]
     python -m reproduce check [--require 0.5]
     python -m reproduce report
-    python -m reproduce bench [--torch_python PATH]
+    python -m reproduce bench [--torch_python PATH] [--bench_envs cartpole,halfcheetah]
+    python -m reproduce env_info --env humanoid --seed 0 --steps 1000
 """
 import os
 import sys
 
 from absl import app, flags
 
-COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", "bench")
+COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", "bench",
+            "env_info")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
@@ -45,6 +47,12 @@ flags.DEFINE_string("torch_python", None, "bench: a Python with torch to run "
                     "../shared/bench/peer_step_torch.py in the same session.")
 flags.DEFINE_list("batch_sizes", ["64", "512"], "bench: batch sizes.")
 flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", lower_bound=1)
+flags.DEFINE_string("env", None, "RL task: cartpole, mountaincar, halfcheetah, humanoid, "
+                    "humanoid_standup, pong, breakout, seaquest, enduro, pong_lowdim.")
+flags.DEFINE_integer("steps", 1000, "env_info: steps of the seeded fixed action sequence.",
+                     lower_bound=0)
+flags.DEFINE_list("bench_envs", [], "bench: RL tasks whose env steps/s to measure (raw "
+                  "single env and make_vec_env), e.g. cartpole,halfcheetah.")
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
@@ -85,7 +93,7 @@ def main(argv):
     from building_blocks.data import DataError
     from reproduce import cells, check, grid, report, tables
     results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
-    if FLAGS.profile is None and command not in ("check", "report", "bench"):
+    if FLAGS.profile is None and command not in ("check", "report", "bench", "env_info"):
         from building_blocks.tf_compat import gpu_visible
         FLAGS.profile = "paper" if gpu_visible() else "quick"
         _log("profile: %s (default: %s)" % (FLAGS.profile, "TensorFlow sees a GPU"
@@ -125,6 +133,13 @@ def main(argv):
             from reproduce import bench
             bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
                        FLAGS.torch_python, _log)
+            if FLAGS.bench_envs:
+                from reproduce import bench_envs
+                bench_envs.main(FLAGS.bench_envs, _log)
+        elif command == "env_info":
+            _require("env")
+            from reproduce import env_info
+            env_info.main(FLAGS.env, FLAGS.seed, FLAGS.steps)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
             check.CheckError) as e:
         print("error: %s" % e, file=sys.stderr)

@@ -9,6 +9,7 @@ Humanoid, HumanoidStandup on the official mujoco bindings or mujoco-py), atari (
 vec (VecEnv).
 """
 import gym
+from gym.wrappers import TimeLimit
 
 from building_blocks.envs.specs import (ATARI_TASKS, ENV_SPECS, MUJOCO_TASKS, EnvSpec,
                                         env_spec)
@@ -36,8 +37,8 @@ def make_env(name, seed, episodic_life=False, clip_rewards=False, mujoco_backend
         raise ValueError("episodic_life / clip_rewards apply to Atari tasks only, not %s" % name)
     if name in MUJOCO_TASKS:
         from building_blocks.envs.mujoco_tasks import TASK_CLASSES
-        env = gym.wrappers.TimeLimit(TASK_CLASSES[name](mujoco_backend),
-                                     max_episode_steps=spec.max_episode_steps)
+        env = TimeLimit(TASK_CLASSES[name](mujoco_backend),
+                        max_episode_steps=spec.max_episode_steps)
     else:
         env = gym.make(spec.gym_id)   # CartPole-v0, MountainCarContinuous-v0 with their TimeLimit
     env.seed(seed)

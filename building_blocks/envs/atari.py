@@ -6,7 +6,7 @@ preprocessing of Espeholt et al. (2018), written as one class so every step is v
 2. step: the action is repeated for 4 emulator frames, rewards summed; the observation is the
    pixel-wise max of the last two frames (flicker), taken from ALE's own grayscale screen
    (`getScreenGrayscale`, the NTSC palette's luminance), resized 210×160 → 84×84 by area
-   averaging (PIL's BOX filter; no OpenCV here: cv2.INTER_AREA is the same box average);
+   averaging (`resize_area`: OpenCV's INTER_AREA, written in numpy; OpenCV is not installed);
 3. the last 4 processed frames are stacked on the channel axis, oldest first, newest at [..., -1]
    (uint8 HWC); after a reset the stack holds copies of the first frame.
 
@@ -23,17 +23,51 @@ episode then ends with `info['TimeLimit.truncated'] = True`. We drive the emulat
 skips gym's per-frame RGB screen copy (3× faster); sticky actions are off as in NoFrameskip-v4.
 No FIRE-on-reset: the policy has to press FIRE itself (IMPALA did not add it either).
 """
+import collections
+
 import gym
 import numpy as np
 from gym import spaces
-from PIL import Image
 
 SCREEN_SHAPE = (210, 160)
 
 
+def _area_taps(n_in, n_out):
+    """Area-averaging weights of a 1-D downscale n_in -> n_out as k taps per output:
+    indices [k, n_out] and weights [k, n_out] (each output averages the input interval
+    [o·s, (o+1)·s), s = n_in / n_out, with fractional weights at the ends)."""
+    scale = n_in / n_out
+    width = int(np.ceil(scale)) + 1
+    index = np.zeros((width, n_out), np.int64)
+    weight = np.zeros((width, n_out), np.float32)
+    for o in range(n_out):
+        lo, hi = o * scale, (o + 1) * scale
+        for j, i in enumerate(range(int(np.floor(lo)), min(int(np.ceil(hi)), n_in))):
+            index[j, o] = i
+            weight[j, o] = (min(hi, i + 1) - max(lo, i)) / scale
+    used = np.flatnonzero(weight.sum(axis=1) > 0)
+    return index[used], weight[used]
+
+
+_TAPS = {}
+
+
 def resize_area(gray, size):
-    """[210, 160] uint8 → [size, size] uint8 by area averaging (PIL BOX filter)."""
-    return np.asarray(Image.fromarray(gray).resize((size, size), Image.BOX), dtype=np.uint8)
+    """[H, W] uint8 -> [size, size] uint8 by area averaging, rounded to nearest: the definition
+    of OpenCV's INTER_AREA for downscaling (OpenCV is not installed here; this separable numpy
+    version is as fast as PIL, whose BOX filter only averages whole pixels)."""
+    key = gray.shape + (size,)
+    if key not in _TAPS:
+        _TAPS[key] = _area_taps(gray.shape[0], size) + _area_taps(gray.shape[1], size)
+    row_index, row_weight, col_index, col_weight = _TAPS[key]
+    image = gray.astype(np.float32)
+    rows = row_weight[0][:, None] * image[row_index[0]]
+    for k in range(1, len(row_index)):
+        rows += row_weight[k][:, None] * image[row_index[k]]
+    out = col_weight[0] * rows[:, col_index[0]]
+    for k in range(1, len(col_index)):
+        out += col_weight[k] * rows[:, col_index[k]]
+    return np.rint(out).astype(np.uint8)
 
 
 class AtariTask:
@@ -55,11 +89,13 @@ class AtariTask:
         self.noop_max = noop_max
         self.episodic_life, self.clip_rewards = episodic_life, clip_rewards
         self.action_space = spaces.Discrete(len(self._action_set))
-        self.observation_space = spaces.Box(0, 255, (frame_size, frame_size, frame_stack),
+        shape = (frame_size, frame_size, frame_stack)
+        self.observation_space = spaces.Box(np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8),
                                             dtype=np.uint8)
         self._rng = np.random.RandomState(seed)
         self._raw = np.zeros((2,) + SCREEN_SHAPE, np.uint8)   # the last two emulator frames
-        self._stack = np.zeros(self.observation_space.shape, np.uint8)
+        self._max = np.zeros(SCREEN_SHAPE, np.uint8)
+        self._frames_seen = collections.deque(maxlen=frame_stack)   # oldest first
         self._game_over = True        # the next reset() starts a new game
         self._started = False
         self.last_noops = 0
@@ -87,13 +123,11 @@ class AtariTask:
         return reward, game_over, truncated
 
     def _observe(self, fill=False):
-        frame = resize_area(np.maximum(self._raw[0], self._raw[1]), self.frame_size)
-        if fill:
-            self._stack[...] = frame[:, :, None]
-        else:
-            self._stack[..., :-1] = self._stack[..., 1:]
-            self._stack[..., -1] = frame
-        return self._stack.copy()
+        np.maximum(self._raw[0], self._raw[1], out=self._max)
+        frame = resize_area(self._max, self.frame_size)
+        for _ in range(self.frame_stack if fill else 1):
+            self._frames_seen.append(frame)
+        return np.stack(self._frames_seen, axis=-1)
 
     # -- gym API -------------------------------------------------------------------------------
     def seed(self, seed=None):

@@ -59,6 +59,10 @@ class MujocoBackend:
         self.data.qvel[:] = qvel
         self._mj.mj_forward(self.model, self.data)
         self._mj.mj_rnePostConstraint(self.model, self.data)
+        # MuJoCo 2.3's kinematics normalises free-joint quaternions in qpos in place; 1.50
+        # normalised a copy, so gym's reset observation holds the noisy, unnormalised qpos.
+        # Restore it (the next step normalises before using it, as 1.50 did).
+        self.data.qpos[:] = qpos
 
     def step(self, ctrl, n_frames):
         mj, m, d = self._mj, self.model, self.data

@@ -18,14 +18,14 @@ EnvSpec = collections.namedtuple("EnvSpec", [
     "obs_dtype",          # 'float32' | 'uint8'
     "action_kind",        # 'discrete' | 'continuous'
     "action_dim",         # number of actions (discrete) or action vector size (continuous)
-    "action_low",         # float32 array [action_dim] or None (discrete)
-    "action_high",        # float32 array [action_dim] or None (discrete)
+    "action_low",         # float64 array [action_dim] or None (discrete)
+    "action_high",        # float64 array [action_dim] or None (discrete)
     "max_episode_steps",  # gym 0.15's TimeLimit, in agent steps
 ])
 
 
 def _box(low, high, dim):
-    return np.full(dim, low, np.float32), np.full(dim, high, np.float32)
+    return np.full(dim, low, np.float64), np.full(dim, high, np.float64)
 
 
 def _vector(name, gym_id, obs_dim, kind, action_dim, bounds, max_steps):

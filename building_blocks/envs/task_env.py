@@ -26,7 +26,9 @@ class TaskEnv:
         else:
             self.action_space = spaces.Box(spec.action_low, spec.action_high, dtype=np.float32)
         if spec.obs_dtype == "uint8":
-            self.observation_space = spaces.Box(0, 255, spec.obs_shape, dtype=np.uint8)
+            self.observation_space = spaces.Box(np.zeros(spec.obs_shape, np.uint8),
+                                                np.full(spec.obs_shape, 255, np.uint8),
+                                                dtype=np.uint8)
         else:
             self.observation_space = spaces.Box(-np.inf, np.inf, spec.obs_shape,
                                                 dtype=self._obs_dtype)
