@@ -11,8 +11,8 @@
   standard deviation").
 
 Calling a policy on *normalised* observations returns a ``PolicyOutput``; ``net.normalize``
-maps raw observations to its input. ``numpy_forward`` runs an MLPPolicy from a dict of its
-weights in numpy (the actors' fast path, no TensorFlow in the worker).
+maps raw observations to its input. ``building_blocks.acting`` runs these policies in the
+actor processes (an MLPPolicy in numpy, without TensorFlow).
 """
 import collections
 
@@ -238,29 +238,6 @@ def make_policy(task, role, name=None, spec=None, trainable=True):
         return ImpalaPolicy(name, spec.obs_shape, spec.action_dim, width=arg, trainable=trainable)
     return MLPPolicy(name, int(np.prod(spec.obs_shape)), spec.action_kind, spec.action_dim,
                      hidden=arg, trainable=trainable)
-
-
-# ---------------------------------------------------------------- numpy acting (MLP only)
-
-def numpy_forward(params, raw_obs, action_kind):
-    """An MLPPolicy's forward pass in numpy from ``params`` {relative variable name: array}
-    (as ``network_params`` returns). raw_obs [B, obs_dim] → (dist_params, value [B]) where
-    dist_params is logits [B, K] or (mean [B, D], log_std [D])."""
-    obs = np.asarray(raw_obs, np.float64)
-    obs = (obs - params["obs_rms/mean"]) / np.sqrt(params["obs_rms/var"] + RMS_EPSILON)
-    obs = np.clip(obs, -OBS_CLIP, OBS_CLIP).astype(np.float32)
-    values = obs
-    hidden = obs
-    i = 0
-    while "pi/fc%d/w" % i in params:
-        hidden = np.tanh(hidden @ params["pi/fc%d/w" % i] + params["pi/fc%d/b" % i])
-        values = np.tanh(values @ params["v/fc%d/w" % i] + params["v/fc%d/b" % i])
-        i += 1
-    value = (values @ params["v/out/w"] + params["v/out/b"])[:, 0]
-    if action_kind == "discrete":
-        return hidden @ params["pi/logits/w"] + params["pi/logits/b"], value
-    mean = hidden @ params["pi/mean/w"] + params["pi/mean/b"]
-    return (mean, params["pi/log_std"]), value
 
 
 def network_params(sess, network):

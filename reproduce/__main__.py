@@ -9,6 +9,8 @@
     python -m reproduce report
     python -m reproduce bench [--torch_python PATH] [--bench_envs cartpole,halfcheetah]
     python -m reproduce env_info --env humanoid --seed 0 --steps 1000
+    python -m reproduce train_teacher --env cartpole --profile quick --seed 0   # PPO teacher
+    python -m reproduce bench --bench_rl cartpole,halfcheetah [--batch_sizes=]
 """
 import os
 import sys
@@ -23,9 +25,6 @@ flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
                   "smoke: seconds. Default: paper when TensorFlow sees a GPU, else quick.")
 flags.DEFINE_string("task", None, "Image task (mnist, fashion_mnist, ...; see reproduce/configs.py).")
-flags.DEFINE_string("env", None, "RL task for policy distillation (distill --env NAME: "
-                    "cartpole, mountaincar, halfcheetah, humanoid, humanoid_standup, pong, "
-                    "breakout, seaquest, enduro, pong_lowdim).")
 flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas"],
                   "Distillation method.")
 flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environment).",
@@ -53,6 +52,8 @@ flags.DEFINE_integer("steps", 1000, "env_info: steps of the seeded fixed action 
                      lower_bound=0)
 flags.DEFINE_list("bench_envs", [], "bench: RL tasks whose env steps/s to measure (raw "
                   "single env and make_vec_env), e.g. cartpole,halfcheetah.")
+flags.DEFINE_list("bench_rl", [], "bench: RL tasks whose actor env steps/s (worker processes "
+                  "vs the raw simulator) and learner updates/s to measure.")
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
@@ -100,7 +101,11 @@ def main(argv):
                                             if FLAGS.profile == "paper" else "no GPU visible"))
         os.environ["GAS_PROFILE_CHOICE"] = "default (%s)" % FLAGS.profile
     try:
-        if command == "train_teacher":
+        if command == "train_teacher" and FLAGS.env:
+            from reproduce import rl_cells
+            rl_cells.run_rl_teacher(FLAGS.env, FLAGS.profile, results_dir, FLAGS.seed,
+                                    FLAGS.threads, FLAGS.set, _log)
+        elif command == "train_teacher":
             _require("task")
             cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
                               FLAGS.threads, FLAGS.set, _log)
@@ -133,6 +138,9 @@ def main(argv):
             from reproduce import bench
             bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
                        FLAGS.torch_python, _log)
+            if FLAGS.bench_rl:
+                from reproduce import bench_rl
+                bench_rl.main(FLAGS.bench_rl, _log)
             if FLAGS.bench_envs:
                 from reproduce import bench_envs
                 bench_envs.main(FLAGS.bench_envs, _log)

@@ -14,14 +14,12 @@ from building_blocks import checkpoint, policy_runner
 from building_blocks.config import apply_overrides, describe
 from building_blocks.io_utils import atomic_write_json
 from building_blocks.runner import clear_partial, format_duration
-from reproduce import cells, rl_configs
+from reproduce import cells, rl_cells, rl_distill_configs
 
 RL_KIND = "rl_distill"
 
 
-def rl_teacher_path(results_dir, profile, task):
-    """The contract's teacher location, <results>/<profile>/teachers/rl/<task>.npz."""
-    return os.path.join(cells.profile_dir(results_dir, profile), "teachers", "rl", task + ".npz")
+rl_teacher_path = rl_cells.rl_teacher_path  # <results>/<profile>/teachers/rl/<task>.npz
 
 
 def rl_cell_name(task, method, seed):
@@ -40,7 +38,7 @@ def _dir(results_dir, profile, kind, task, method, seed):
 
 def run_rl_distill(method, task, profile, seed, results_dir, threads=0, overrides=(), log=print,
                    teacher_checkpoint=None):
-    config = apply_overrides(rl_configs.policy_distill_config(method, task, profile, seed),
+    config = apply_overrides(rl_distill_configs.policy_distill_config(method, task, profile, seed),
                              overrides)
     config.validate()
     log(describe(config))

@@ -12,11 +12,11 @@ import json
 import os
 
 from building_blocks.io_utils import atomic_write_json, atomic_write_text
-from reproduce import provenance, rl_configs, rl_distill, tables
+from reproduce import provenance, rl_distill_configs, rl_distill, tables
 
 RL_TABLES = collections.OrderedDict([
-    ("table6", rl_configs.VECTOR_TASKS), ("table7", rl_configs.ALE_TASKS)])
-METHODS = ("teacher",) + rl_configs.RL_METHODS
+    ("table6", rl_distill_configs.VECTOR_TASKS), ("table7", rl_distill_configs.ALE_TASKS)])
+METHODS = ("teacher",) + rl_distill_configs.RL_METHODS
 NO_TEACHER = "not run: no teacher (train with python -m reproduce train_teacher --env %s)"
 
 

@@ -9,6 +9,8 @@ at ``building_blocks.envs`` (tests/rl_test_utils.py picks the real one when it e
 import collections
 
 import gym
+
+gym.logger.set_level(40)  # silence "Box bound precision lowered" warnings
 import numpy as np
 
 from building_blocks.config import ConfigError

@@ -5,7 +5,7 @@ import collections
 import numpy as np
 import pytest
 
-from building_blocks import checkpoint, policies
+from building_blocks import acting, checkpoint, policies
 from building_blocks.config import ConfigError
 from building_blocks.tf_compat import tf
 
@@ -47,7 +47,7 @@ def test_mlp_policy_numpy_forward_matches_the_graph(graph, session_of, task):
     net.obs_rms.update(sess, rng.randn(20, *spec.obs_shape) * 3 + 1)
     batch = rng.randn(6, *spec.obs_shape).astype(np.float32) * 3
     params = policies.network_params(sess, net)
-    dist, value = policies.numpy_forward(params, batch, spec.action_kind)
+    dist, value = acting.mlp_forward(params, batch, spec.action_kind)
     got = policies.PolicyOutput(*[None if t is None else sess.run(t, {obs: batch}) for t in out])
     np.testing.assert_allclose(value, got.value, rtol=1e-4, atol=1e-5)
     assert got.features.shape == (6, 512)
