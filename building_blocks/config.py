@@ -101,3 +101,48 @@ def to_dict(config):
 def describe(config):
     """Multi-line printout of the resolved config."""
     return "%s\n%s" % (type(config).__name__, json.dumps(to_dict(config), indent=2, sort_keys=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyDistillConfig:
+    """One policy-distillation cell (Tables 6-7). The schedule fields mean what they mean in
+    DistillConfig (Algorithm 1's loop is shared); the rest is policy-specific."""
+    method: str
+    task: str
+    seed: int
+    student_steps: int                      # total student updates
+    batch_size: int                         # student batch = all generators' samples together
+    student_lr: float
+    student_optimizer: str = "adam"
+    generator_lr: float = 0.0
+    n_generators: int = 1
+    student_steps_per_round: int = 1        # Algorithm 1: N_s
+    generator_steps_per_round: int = 0      # Algorithm 1: N_g (0: no generator, Student KD)
+    reinit_every: int = 0                   # student updates between generator re-inits; 0 never
+    gamma: float = 0.0                      # Eq. 4 weight of −L_distill; 0 = DAFL's L_G
+    entropy_weight: float = 1.0             # Eq. 2 α on E[H(π_t(x))]
+    mean_entropy_weight: float = 5.0        # Eq. 2 β on H(E[π_t(x)]) (Eq. 5 bound if Gaussian)
+    activation_weight: float = 0.1          # Eq. 3 λ_act
+    latent_dim: int = 100                   # B.3: 100-d U(−1, 1) noise
+    latent_distribution: str = "uniform"
+    generator_hidden: int = 256             # MLP generator's hidden layer (vector tasks)
+    generator_batch_norm: bool = True
+    obs_clip: float = 5.0                   # vector generators' output clip = normaliser's
+    rollout_transitions: int = 0            # Student KD: teacher transitions collected
+    rollout_envs: int = 8                   # parallel envs for rollouts
+    eval_episodes: int = 10                 # real-env episodes per student (one per env)
+    eval_deterministic: bool = True         # student acts with its mode (argmax / mean)
+    eval_every: int = 0                     # student updates between evaluations; 0: end only
+    log_every_s: float = 30.0
+
+    def validate(self):
+        if self.student_steps <= 0 or self.batch_size <= 0:
+            raise ConfigError("student_steps and batch_size must be positive")
+        if self.n_generators < 1 or self.batch_size % self.n_generators:
+            raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
+                              % (self.batch_size, self.n_generators))
+        if self.reinit_every < 0 or self.eval_every < 0 or self.eval_episodes < 1:
+            raise ConfigError("reinit_every and eval_every must be >= 0, eval_episodes >= 1")
+        if self.method == "student_kd" and self.rollout_transitions < self.batch_size:
+            raise ConfigError("student_kd needs rollout_transitions >= batch_size")
+        return self

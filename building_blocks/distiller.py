@@ -2,14 +2,16 @@
 
 A distiller builds, once, in the current graph:
 - the student step: inputs from ``_student_inputs`` (the method's hook), teacher and student
-  forward, Eq. 1's KL loss, one optimizer op over the student's variables only;
+  forward, Eq. 1's KL loss between their output distributions (``family``: categorical for
+  classifiers and discrete policies, diagonal Gaussian for continuous policies), one optimizer
+  op over the student's variables only;
 - the generator step, if the method has generators (``_build_generator_step`` hook);
 - ``reinit_op``, which re-draws generator weights and their optimizer state.
 The loop that runs these ops lives in ``building_blocks.runner``.
 """
 import numpy as np
 
-from building_blocks.kd import distillation_loss
+from building_blocks import action_distributions
 from building_blocks.tf_compat import tf
 
 
@@ -25,21 +27,24 @@ class Distiller(object):
     """Base class; subclasses override ``_student_inputs`` and, for generator methods,
     ``_build_generator_step``."""
 
-    def __init__(self, config, teacher, student, input_shape, train_inputs=None):
+    def __init__(self, config, teacher, student, input_shape, train_inputs=None, family=None):
         """input_shape: one example's network input, e.g. (32, 32, 1);
-        train_inputs: a tensor of real training inputs [B, ...] (Student KD only)."""
+        train_inputs: a tensor of real training inputs [B, ...] (Student KD only);
+        family: the networks' output distribution (``action_distributions``; default
+        Categorical on ``.logits``, i.e. classifiers and discrete policies)."""
         self.config, self.teacher, self.student = config, teacher, student
         self.input_shape = tuple(input_shape)
+        self.family = family or action_distributions.Categorical()
         self._train_inputs = train_inputs
         self.generator_train_op = None
         self.reinit_op = None
         self.generator_fetches = {}
         with tf.name_scope("student_step"):
             inputs = tf.stop_gradient(self._student_inputs())
-            teacher_out = teacher(inputs, training=False)
+            teacher_out = action_distributions.stop_gradient(teacher(inputs, training=False),
+                                                           self.family.param_fields)
             student_out = student(inputs, training=True)
-            self.student_loss = tf.reduce_mean(
-                distillation_loss(tf.stop_gradient(teacher_out.logits), student_out.logits))
+            self.student_loss = tf.reduce_mean(self.family.kl(teacher_out, student_out))  # Eq. 1
             optimizer = make_optimizer(config.student_optimizer, config.student_lr,
                                        "student_optimizer")
             self.student_train_op = optimizer.minimize(

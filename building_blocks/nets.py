@@ -79,11 +79,17 @@ class DCGANGenerator(Network):
     z [B, latent] → fc → 128×8×8 → BN → ×2 → conv3×3(128) → BN(eps 0.8) → LReLU(0.2) → ×2
     → conv3×3(64) → BN(eps 0.8) → LReLU(0.2) → conv3×3(C) → tanh → BN (no affine).
     ``batch_norm=False`` drops every BN (Table 2's "DCGAN without batch norm").
+    ``output="sigmoid"`` (policy distillation on Atari frames, any S divisible by 4, e.g. 84
+    or 48): conv3×3(C) → sigmoid, so frames lie in the teacher's [0, 1] input space.
     """
 
     def __init__(self, name, latent_dim=100, channels=1, image_size=32, batch_norm=True,
-                 trainable=True):
+                 trainable=True, output="tanh_bn"):
+        if image_size % 4 or output not in ("tanh_bn", "sigmoid"):
+            raise ValueError("DCGANGenerator: image_size must be a multiple of 4 and output "
+                             "'tanh_bn' or 'sigmoid', got %r, %r" % (image_size, output))
         self.latent_dim, self.channels, self.batch_norm = latent_dim, channels, batch_norm
+        self.output = output
         self.init_size = image_size // 4
         super(DCGANGenerator, self).__init__(name, trainable)
 
@@ -98,13 +104,15 @@ class DCGANGenerator(Network):
             self.bn0 = layers.BatchNorm(128, "bn0", trainable=trainable)
             self.bn1 = layers.BatchNorm(128, "bn1", eps=0.8, trainable=trainable)
             self.bn2 = layers.BatchNorm(64, "bn2", eps=0.8, trainable=trainable)
-            self.bn3 = layers.BatchNorm(self.channels, "bn3", affine=False, trainable=trainable)
+            if self.output == "tanh_bn":
+                self.bn3 = layers.BatchNorm(self.channels, "bn3", affine=False,
+                                            trainable=trainable)
 
     def _norm(self, name, x):
         return getattr(self, name)(x) if self.batch_norm else x
 
     def __call__(self, z):
-        """z [B, latent] → images [B, 32, 32, C]."""
+        """z [B, latent] → images [B, S, S, C] (S = image_size; 32 for the image tasks)."""
         s = self.init_size
         with tf.name_scope(self.scope_name.split("/")[-1]):
             h = tf.reshape(self.fc(z), [-1, s, s, 128])
@@ -112,6 +120,8 @@ class DCGANGenerator(Network):
             h = tf.nn.leaky_relu(self._norm("bn1", self.conv1(h)), 0.2)
             h = layers.upsample2x(h)
             h = tf.nn.leaky_relu(self._norm("bn2", self.conv2(h)), 0.2)
+            if self.output == "sigmoid":  # Atari frames: the teacher's uint8 / 255 in [0, 1]
+                return tf.sigmoid(self.conv3(h))
             return self._norm("bn3", tf.tanh(self.conv3(h)))
 
 
@@ -123,3 +133,44 @@ def sample_latent(batch_size, latent_dim, distribution="uniform"):
         return tf.random_normal([batch_size, latent_dim])
     raise ValueError("unknown latent distribution %r (expected 'uniform' or 'normal')"
                      % distribution)
+
+
+class MLPGenerator(Network):
+    """Observation generator for vector-observation policies (B.3: U(−1,1)^100 noise drives
+    a single-layer MLP).
+
+    z [B, latent] → fc(hidden) → BN → LReLU(0.2) → fc(obs_dim) → BN (no affine) → clip ±clip.
+    CHOICE: "single-layer" read as one hidden layer (``hidden=0``: one linear layer). The
+    last, non-affine batch norm puts samples at zero mean and unit variance per dimension,
+    the statistics of the teacher's normalised inputs (as the image generator's last BN
+    does), and the clip is the normaliser's (±5). ``batch_norm=False`` drops both BNs.
+    """
+
+    def __init__(self, name, latent_dim=100, obs_dim=4, hidden=256, batch_norm=True, clip=5.0,
+                 trainable=True):
+        self.latent_dim, self.obs_dim, self.hidden = latent_dim, obs_dim, hidden
+        self.batch_norm, self.clip = batch_norm, clip
+        super(MLPGenerator, self).__init__(name, trainable)
+
+    def _build(self, trainable):
+        width = self.hidden or self.latent_dim
+        if self.hidden:
+            self.fc1 = layers.Dense(self.latent_dim, self.hidden, "fc1", trainable=trainable)
+            if self.batch_norm:
+                self.bn1 = layers.BatchNorm(self.hidden, "bn1", trainable=trainable)
+        self.out = layers.Dense(width, self.obs_dim, "out", trainable=trainable)
+        if self.batch_norm:
+            self.bn_out = layers.BatchNorm(self.obs_dim, "bn_out", affine=False,
+                                           trainable=trainable)
+
+    def __call__(self, z):
+        """z [B, latent] → observations [B, obs_dim] in the teacher's normalised input space."""
+        with tf.name_scope(self.scope_name.split("/")[-1]):
+            h = z
+            if self.hidden:
+                h = self.fc1(h)
+                h = tf.nn.leaky_relu(self.bn1(h) if self.batch_norm else h, 0.2)
+            x = self.out(h)
+            if self.batch_norm:
+                x = self.bn_out(x)
+            return tf.clip_by_value(x, -self.clip, self.clip) if self.clip else x

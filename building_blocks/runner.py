@@ -213,7 +213,6 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
     graph.finalize()
 
     start = time.time()
-    generator_fetches = dict(distiller.generator_fetches, train=distiller.generator_train_op)
     progress = Progress("%s %s seed %d" % (config.method, config.task, config.seed),
                         config.student_steps, log, config.log_every_s)
     scalars = Scalars(summary_dir)
@@ -221,45 +220,9 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
         sess.run(init)
         teacher_meta = checkpoint.load_network(sess, teacher, teacher_path)
         teacher_accuracy = teacher_evaluator.accuracy(sess)
-        state = {"step": 0, "next_reinit": config.reinit_every, "reinits": 0,
-                 "generator_steps": 0, "history": [], "eval_s": 0.0, "wall_s_before": 0.0,
-                 "resumed_from_step": []}
-        restored = partial.restore(sess)
-        if restored:
-            state = restored
-            state["resumed_from_step"].append(state["step"])
-            state["wall_s_before"] = state.get("wall_s", 0.0)
-            log("resuming from the partial checkpoint at student step %d" % state["step"])
-        last = {}
-        while state["step"] < config.student_steps:
-            for _ in range(min(config.student_steps_per_round,
-                               config.student_steps - state["step"])):
-                _, student_loss = sess.run([distiller.student_train_op, distiller.student_loss])
-                state["step"] += 1
-                step = state["step"]
-                if step % config.eval_every == 0 or step == config.student_steps:
-                    t0 = time.time()
-                    accuracy = evaluator.accuracy(sess)
-                    state["eval_s"] += time.time() - t0
-                    state["history"].append({
-                        "step": step, "test_accuracy": accuracy,
-                        "student_loss": float(student_loss),
-                        "wall_s": state["wall_s_before"] + time.time() - start})
-                    scalars.write(step, dict(
-                        {"student/test_accuracy": accuracy, "student/distill_loss": student_loss},
-                        **{"generator/" + k: v for k, v in last.items() if k != "train"}))
-                progress.update(step, "student KL %.4f %s" % (student_loss, _fmt(last)))
-            if distiller.has_generators and state["step"] < config.student_steps:
-                if config.reinit_every and state["step"] >= state["next_reinit"]:
-                    sess.run(distiller.reinit_op)  # Algorithm 1: if e mod R_g = 0
-                    state["reinits"] += 1
-                    state["next_reinit"] += config.reinit_every
-                for _ in range(config.generator_steps_per_round):
-                    last = sess.run(generator_fetches)
-                    state["generator_steps"] += 1
-            state["wall_s"] = state["wall_s_before"] + time.time() - start
-            if state["step"] < config.student_steps:
-                partial.maybe_save(sess, state)
+        state = start_loop_state(sess, config, partial, log)
+        evaluate = lambda: {"test_accuracy": evaluator.accuracy(sess)}  # noqa: E731
+        train_rounds(sess, config, distiller, state, evaluate, progress, scalars, partial, start)
         progress.update(state["step"], "done", force=True)
     scalars.close()
     history = state["history"]
@@ -273,6 +236,66 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
         "resumed_from_step": state["resumed_from_step"],
         "wall_s": state["wall_s_before"] + time.time() - start, "eval_s": state["eval_s"],
     }
+
+
+def new_loop_state(config):
+    """The position of Algorithm 1's loop (saved in partial checkpoints)."""
+    return {"step": 0, "next_reinit": config.reinit_every, "reinits": 0,
+            "generator_steps": 0, "history": [], "eval_s": 0.0, "wall_s_before": 0.0,
+            "resumed_from_step": []}
+
+
+def start_loop_state(sess, config, partial, log):
+    """A fresh loop state, or the one of the partial checkpoint (variables restored)."""
+    state = new_loop_state(config)
+    restored = partial.restore(sess)
+    if restored:
+        state = restored
+        state["resumed_from_step"].append(state["step"])
+        state["wall_s_before"] = state.get("wall_s", 0.0)
+        log("resuming from the partial checkpoint at student step %d" % state["step"])
+    return state
+
+
+def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, partial, start):
+    """Algorithm 1's loop, shared by image and policy distillation: rounds of N_s student
+    updates, then (generator methods) re-initialise the generators every ``reinit_every``
+    student updates and run N_g generator updates. ``evaluate()`` returns a dict of metrics,
+    called every ``eval_every`` student updates and at the end; ``state`` is updated in place.
+    """
+    generator_fetches = dict(distiller.generator_fetches, train=distiller.generator_train_op)
+    last = {}
+    while state["step"] < config.student_steps:
+        for _ in range(min(config.student_steps_per_round,
+                           config.student_steps - state["step"])):
+            _, student_loss = sess.run([distiller.student_train_op, distiller.student_loss])
+            state["step"] += 1
+            step = state["step"]
+            if ((config.eval_every and step % config.eval_every == 0)  # 0: at the end only
+                    or step == config.student_steps):
+                t0 = time.time()
+                metrics = evaluate()
+                state["eval_s"] += time.time() - t0
+                state["history"].append(dict(
+                    metrics, step=step, student_loss=float(student_loss),
+                    wall_s=state["wall_s_before"] + time.time() - start))
+                scalars.write(step, dict(
+                    {"student/distill_loss": student_loss},
+                    **dict({"student/" + k: v for k, v in metrics.items()},
+                           **{"generator/" + k: v for k, v in last.items() if k != "train"})))
+            progress.update(step, "student KL %.4f %s" % (student_loss, _fmt(last)))
+        if distiller.has_generators and state["step"] < config.student_steps:
+            if config.reinit_every and state["step"] >= state["next_reinit"]:
+                sess.run(distiller.reinit_op)  # Algorithm 1: if e mod R_g = 0
+                state["reinits"] += 1
+                state["next_reinit"] += config.reinit_every
+            for _ in range(config.generator_steps_per_round):
+                last = sess.run(generator_fetches)
+                state["generator_steps"] += 1
+        state["wall_s"] = state["wall_s_before"] + time.time() - start
+        if state["step"] < config.student_steps:
+            partial.maybe_save(sess, state)
+    return state
 
 
 def _fmt(fetched):

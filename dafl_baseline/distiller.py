@@ -1,8 +1,6 @@
 """DAFL (Chen et al. 2019): one generator trained with L_G (Eqs. 2–3), the student trained
 with KD on its samples."""
-import functools
-
-from building_blocks import nets
+from building_blocks import action_distributions, nets
 from building_blocks.distiller import Distiller, make_optimizer
 from building_blocks.generators import GeneratorBank
 from building_blocks.tf_compat import tf
@@ -12,14 +10,27 @@ from dafl_baseline.objective import generator_loss
 class DAFLDistiller(Distiller):
     """Generator-based distiller. GAS subclasses it and overrides ``_generator_objective``."""
 
-    def __init__(self, config, teacher, student, input_shape, train_inputs=None):
-        self.bank = GeneratorBank(
-            config.n_generators,
-            functools.partial(nets.DCGANGenerator, latent_dim=config.latent_dim,
-                              channels=input_shape[-1], image_size=input_shape[0],
-                              batch_norm=config.generator_batch_norm),
-            config.latent_dim, config.latent_distribution)
-        super(DAFLDistiller, self).__init__(config, teacher, student, input_shape, train_inputs)
+    def __init__(self, config, teacher, student, input_shape, train_inputs=None, family=None):
+        self.config, self.input_shape = config, tuple(input_shape)
+        self.bank = GeneratorBank(config.n_generators, self._make_generator,
+                                  config.latent_dim, config.latent_distribution)
+        super(DAFLDistiller, self).__init__(config, teacher, student, input_shape, train_inputs,
+                                            family)
+
+    def _make_generator(self, name):
+        """Hook: one generator network of the bank. Images: DAFL's DCGAN."""
+        cfg = self.config
+        return nets.DCGANGenerator(name, latent_dim=cfg.latent_dim,
+                                   channels=self.input_shape[-1], image_size=self.input_shape[0],
+                                   batch_norm=cfg.generator_batch_norm)
+
+    def _generator_loss(self, teacher_out):
+        """Hook: L_G (Eq. 3) of one generator's batch, a namedtuple with ``total`` first.
+        Images: DAFL's objective with the one-hot stand-in for Eq. 2's α-term."""
+        cfg = self.config
+        return generator_loss(teacher_out.logits, teacher_out.features, cfg.one_hot_weight,
+                              cfg.information_entropy_weight, cfg.activation_weight,
+                              cfg.entropy_log_base)
 
     def _student_inputs(self):
         return tf.concat(self.bank.sample(self.config.batch_size), axis=0)
@@ -31,16 +42,14 @@ class DAFLDistiller(Distiller):
         all_samples = tf.concat(samples, axis=0)
         teacher_out = self.teacher(all_samples, training=False)
         k = len(self.bank)
-        per_generator = zip(tf.split(teacher_out.logits, k), tf.split(teacher_out.features, k))
-        student_logits = self._student_logits_for_generator_step(all_samples)
-        student_split = tf.split(student_logits, k) if student_logits is not None else [None] * k
+        student_out = self._student_out_for_generator_step(all_samples)
+        student_split = (action_distributions.split(student_out, k) if student_out is not None
+                         else [None] * k)
         objectives, terms = [], []
-        for (logits, features), s_logits in zip(per_generator, student_split):
-            l_g = generator_loss(logits, features, cfg.one_hot_weight,
-                                 cfg.information_entropy_weight, cfg.activation_weight,
-                                 cfg.entropy_log_base)
+        for t_out, s_out in zip(action_distributions.split(teacher_out, k), student_split):
+            l_g = self._generator_loss(t_out)
             terms.append(l_g)
-            objectives.append(self._generator_objective(l_g, logits, s_logits))
+            objectives.append(self._generator_objective(l_g, t_out, s_out))
         # Generators have disjoint variables: the sum trains each on its own objective.
         self.generator_objective = tf.add_n(objectives)
         optimizer = make_optimizer("adam", cfg.generator_lr, "generator_optimizer")
@@ -49,19 +58,16 @@ class DAFLDistiller(Distiller):
         self.reinit_op = tf.variables_initializer(self.bank.variables + optimizer.variables(),
                                                   name="reinit_generators")
         mean = lambda xs: tf.add_n(xs) / float(k)  # noqa: E731
-        self.generator_fetches = {
-            "generator_objective": self.generator_objective / float(k),
-            "one_hot": mean([t.one_hot for t in terms]),
-            "information_entropy": mean([t.information_entropy for t in terms]),
-            "activation": mean([t.activation for t in terms]),
-        }
+        self.generator_fetches = {  # e.g. one_hot, information_entropy, activation
+            name: mean([getattr(t, name) for t in terms]) for name in terms[0]._fields[1:]}
+        self.generator_fetches["generator_objective"] = self.generator_objective / float(k)
 
-    def _student_logits_for_generator_step(self, samples):
-        """Hook: student logits on the generator samples when the objective needs them."""
+    def _student_out_for_generator_step(self, samples):
+        """Hook: the student's output on the generator samples when the objective needs it."""
         del samples
         return None
 
-    def _generator_objective(self, l_g, teacher_logits, student_logits):
+    def _generator_objective(self, l_g, teacher_out, student_out):
         """Hook: one generator's objective. DAFL: L_G (Eq. 3)."""
-        del teacher_logits, student_logits
+        del teacher_out, student_out
         return l_g.total

@@ -56,3 +56,27 @@ def generator_loss(teacher_logits, teacher_features, one_hot_weight=1.0,
         act = tf.reduce_mean(activation_loss(teacher_features))
         total = one_hot_weight * oh + information_entropy_weight * ie + activation_weight * act
         return GeneratorLoss(total, oh, ie, act)
+
+
+PolicyGeneratorLoss = collections.namedtuple(
+    "PolicyGeneratorLoss", ["total", "entropy", "entropy_of_mean", "activation"])
+
+
+def policy_generator_loss(family, teacher_out, entropy_weight=1.0, mean_entropy_weight=5.0,
+                          activation_weight=0.1, name="policy_generator_loss"):
+    """Eqs. 2–3 for a policy teacher: L_G = α·E[H(π_t(x))] − β·H(E[π_t(x)]) − λ_act·E|h_t|.
+
+    Eq. 2's entropy terms themselves, in nats (no one-hot stand-in): ``family`` (an
+    ``action_distributions`` family) gives H in closed form and H(E π): exact for categorical,
+    Eq. 5's lower bound for diagonal Gaussians.
+    Args: teacher_out: PolicyOutput of one generator's batch (features [B, F]).
+    Returns: PolicyGeneratorLoss of scalars; the terms are unweighted, with the sign they
+    enter L_G (entropy = E[H], entropy_of_mean = −H(E π), activation = −E|h_t|).
+    """
+    with tf.name_scope(name):
+        entropy = tf.reduce_mean(family.entropy(teacher_out))
+        neg_mean_entropy = -family.entropy_of_mean(teacher_out)
+        act = tf.reduce_mean(activation_loss(teacher_out.features))
+        total = (entropy_weight * entropy + mean_entropy_weight * neg_mean_entropy
+                 + activation_weight * act)
+        return PolicyGeneratorLoss(total, entropy, neg_mean_entropy, act)

@@ -2,6 +2,7 @@
 
     python -m reproduce train_teacher --task mnist --profile quick
     python -m reproduce distill --method gas --task mnist --seed 0 --profile quick
+    python -m reproduce distill --method gas --env cartpole --seed 0 --profile quick
     python -m reproduce run_all --profile quick --only table1 --jobs 2
     python -m reproduce tables --profile quick [--only table1]
     python -m reproduce check [--require 0.5]
@@ -108,6 +109,12 @@ def main(argv):
             _require("task")
             cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
                               FLAGS.threads, FLAGS.set, _log)
+        elif command == "distill" and FLAGS.env:  # policy distillation (Tables 6-7)
+            _require("method")
+            from reproduce import rl_distill
+            rl_distill.run_rl_distill(FLAGS.method, FLAGS.env, FLAGS.profile, FLAGS.seed,
+                                      results_dir, FLAGS.threads, FLAGS.set, _log,
+                                      FLAGS.teacher_checkpoint)
         elif command == "distill":
             _require("task", "method")
             cells.run_distill(FLAGS.method, FLAGS.task, FLAGS.profile, FLAGS.seed, results_dir,

@@ -108,3 +108,6 @@ def get(names):
 
 def family_log_dir(results_dir, profile):
     return os.path.join(cells.profile_dir(results_dir, profile), "logs")
+
+# Tables 6-7 (policy distillation) register themselves.
+from reproduce import rl_families  # noqa: E402,F401  pylint: disable=g-import-not-at-top

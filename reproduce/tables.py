@@ -44,13 +44,14 @@ def mean_std(values):
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
 
 
-def load_cell_records(results_dir, profile):
+def load_cell_records(results_dir, profile, kinds=("teacher", "distill")):
+    """Finished records of ``kinds`` (policy distillation cells have kind 'rl_distill')."""
     records = []
     pattern = os.path.join(cells.profile_dir(results_dir, profile), "cells", "**", "*.json")
     for path in sorted(glob.glob(pattern, recursive=True)):
         with open(path) as f:
             record = json.load(f)
-        if record.get("status") == "ok":
+        if record.get("status") == "ok" and record.get("kind") in kinds:
             records.append(record)
     return records
 

@@ -1,0 +1,54 @@
+"""Simulator-free policy distillation (Section 4, Tables 6-7): the image distillers with
+policy hooks. What differs from images, all of it here:
+
+- output family: Categorical (discrete actions) or DiagGaussian (continuous), passed to the
+  skeleton, which uses its KL for Eq. 1 and GAS's Eq. 4;
+- generators (B.3): an MLP on U(−1,1)^100 noise for vector observations, DAFL's DCGAN with a
+  sigmoid output for Atari frames (84×84×4, or 48×48×2 for low-dimensional Pong), both in the
+  teacher's normalised input space;
+- L_G: Eq. 2's entropy terms in nats (``policy_generator_loss``), Eq. 5's bound for
+  Gaussians, instead of DAFL's one-hot stand-in.
+The student/generator rounds, reinit and loop are the image ones (``runner.train_rounds``).
+"""
+from building_blocks import nets
+from building_blocks.distiller import StudentKD
+from dafl_baseline.distiller import DAFLDistiller
+from dafl_baseline.objective import policy_generator_loss
+from gas.distiller import GASDistiller
+
+
+def make_observation_generator(name, obs_shape, config):
+    """An MLP generator for [D] observations, a DCGAN for [S, S, C] frames."""
+    if len(obs_shape) == 1:
+        return nets.MLPGenerator(name, config.latent_dim, obs_shape[0], config.generator_hidden,
+                                 config.generator_batch_norm, config.obs_clip)
+    return nets.DCGANGenerator(name, config.latent_dim, channels=obs_shape[-1],
+                               image_size=obs_shape[0], batch_norm=config.generator_batch_norm,
+                               output="sigmoid")
+
+
+class _PolicyGeneratorHooks(object):
+    """The generator hooks of DAFLDistiller for policies."""
+
+    def _make_generator(self, name):
+        return make_observation_generator(name, self.input_shape, self.config)
+
+    def _generator_loss(self, teacher_out):
+        cfg = self.config
+        return policy_generator_loss(self.family, teacher_out, cfg.entropy_weight,
+                                     cfg.mean_entropy_weight, cfg.activation_weight)
+
+
+class PolicyStudentKD(StudentKD):
+    """Student KD on observations of the teacher's own rollouts (``train_inputs``)."""
+
+
+class PolicyDAFL(_PolicyGeneratorHooks, DAFLDistiller):
+    """DAFL on policies: one generator, L_G only."""
+
+
+class PolicyGAS(_PolicyGeneratorHooks, GASDistiller):
+    """GAS on policies: Eq. 4's adaptive term, several generators, re-initialisation."""
+
+
+POLICY_DISTILLERS = {"student_kd": PolicyStudentKD, "dafl": PolicyDAFL, "gas": PolicyGAS}

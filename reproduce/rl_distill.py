@@ -1,0 +1,69 @@
+"""One policy-distillation cell (a method × task × seed of Tables 6-7) run in this process,
+and where its artefacts live:
+
+    <results>/<profile>/teachers/rl/<task>.npz(.json)        PPO teacher (RL interface contract)
+    <results>/<profile>/cells/rl/<task>/<method>/seed<S>.json  student cell result
+
+The JSON is written atomically when the cell finishes (the resume rule), with the fields of
+``cells._record`` (command, config, git sha, packages, wall time) plus the student's returns.
+"""
+import os
+import time
+
+from building_blocks import checkpoint, policy_runner
+from building_blocks.config import apply_overrides, describe
+from building_blocks.io_utils import atomic_write_json
+from building_blocks.runner import clear_partial, format_duration
+from reproduce import cells, rl_cells, rl_distill_configs
+
+RL_KIND = "rl_distill"
+
+
+rl_teacher_path = rl_cells.rl_teacher_path  # <results>/<profile>/teachers/rl/<task>.npz
+
+
+def rl_cell_name(task, method, seed):
+    return "rl/%s/%s/seed%d" % (task, method, seed)
+
+
+def rl_result_path(results_dir, profile, task, method, seed):
+    return os.path.join(cells.profile_dir(results_dir, profile), "cells",
+                        rl_cell_name(task, method, seed) + ".json")
+
+
+def _dir(results_dir, profile, kind, task, method, seed):
+    return os.path.join(cells.profile_dir(results_dir, profile), kind,
+                        rl_cell_name(task, method, seed))
+
+
+def run_rl_distill(method, task, profile, seed, results_dir, threads=0, overrides=(), log=print,
+                   teacher_checkpoint=None):
+    config = apply_overrides(rl_distill_configs.policy_distill_config(method, task, profile, seed),
+                             overrides)
+    config.validate()
+    log(describe(config))
+    teacher = teacher_checkpoint or rl_teacher_path(results_dir, profile, task)
+    if not os.path.exists(teacher):
+        raise checkpoint.CheckpointError(
+            "no teacher for %s: %s is missing. Train it with `python -m reproduce train_teacher "
+            "--env %s --profile %s`, or pass --teacher_checkpoint." % (task, teacher, task,
+                                                                       profile))
+    checkpoint.read_metadata(teacher)  # fail early and clearly on a missing/corrupt sidecar
+    started = time.time()
+    partial = _dir(results_dir, profile, "partial", task, method, seed)
+    result = policy_runner.distill_policy(
+        config, teacher, threads, log, _dir(results_dir, profile, "tensorboard", task, method,
+                                            seed),
+        partial, float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")),
+        samples_path=rl_result_path(results_dir, profile, task, method, seed)[:-5]
+        + "_samples.npz")
+    record = cells._record(cells.Cell(RL_KIND, task, method, seed), profile, config, result,
+                           started)  # pylint: disable=protected-access
+    record["cell"] = rl_cell_name(task, method, seed)
+    record["overrides"] = list(overrides)
+    atomic_write_json(rl_result_path(results_dir, profile, task, method, seed), record)
+    clear_partial(partial)
+    log("%s: student return %.2f ± %.2f over %d episodes in %s" % (
+        record["cell"], result["return_mean"], result["return_std"], result["eval_episodes"],
+        format_duration(result["wall_s"])))
+    return record

@@ -1,0 +1,40 @@
+"""Tables 6 and 7 as grid families (``reproduce.families``): one ``distill --env`` cell per
+method × task × seed for every task whose PPO teacher exists; tasks without a teacher show
+"not run: no teacher" in the table."""
+import os
+
+from reproduce import families, rl_distill_configs, rl_distill, rl_tables
+
+# Relative cost units for the ETA (≈ seconds of a quick-profile cell on 2 cores).
+_COST = {"student_kd": 20.0, "dafl": 25.0, "gas": 40.0}
+
+
+class PolicyTable(families.Family):
+
+    def __init__(self, name, tasks, outputs):
+        self.name, self.tasks, self.outputs = name, tasks, outputs
+
+    def cells(self, profile, seeds, results_dir, data_dir):
+        seeds = seeds or rl_distill_configs.RL_SEEDS[profile]
+        students = []
+        for method in ("gas", "dafl", "student_kd"):  # most expensive first
+            for task in self.tasks:
+                if not os.path.exists(rl_distill.rl_teacher_path(results_dir, profile, task)):
+                    continue
+                for seed in seeds:
+                    students.append(families.GridCell(
+                        rl_distill.rl_cell_name(task, method, seed),
+                        ["distill", "--env", task, "--method", method, "--seed", str(seed)],
+                        rl_distill.rl_result_path(results_dir, profile, task, method, seed),
+                        _COST[method] * (4 if task in rl_distill_configs.ALE_TASKS else 1), None))
+        return [], students
+
+    def write_outputs(self, results_dir, profile, run_info=None, log=print):
+        return rl_tables.write_rl_table(self.name, results_dir, profile, run_info, log)
+
+
+families.register(PolicyTable("table6", rl_distill_configs.VECTOR_TASKS,
+                              ("table6.csv", "table6.md", "figures/fig3_relative_scores.png")))
+families.register(PolicyTable("table7", rl_distill_configs.ALE_TASKS,
+                              ("table7.csv", "table7.md", "figures/fig4_samples_pong.png",
+                               "figures/fig4_samples_enduro.png")))

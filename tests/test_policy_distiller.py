@@ -1,0 +1,142 @@
+"""Graph behaviour of the policy distillers: gradient isolation (the teacher never trains; a
+student step leaves generators unchanged and the reverse), re-initialisation, and generators
+that produce the teacher's observation shape. The teacher/student here are small test-only
+stand-ins with the PolicyOutput fields of the RL interface contract."""
+import collections
+
+import numpy as np
+import pytest
+
+from building_blocks import action_distributions, layers, nets
+from building_blocks.config import PolicyDistillConfig
+from building_blocks.policy_distiller import PolicyDAFL, PolicyGAS, make_observation_generator
+from building_blocks.tf_compat import tf
+
+# Framework-level: also runs in the TF 2.x compat.v1 lane (./run_tests.sh).
+pytestmark = pytest.mark.tf2
+
+FakePolicyOutput = collections.namedtuple(
+    "FakePolicyOutput", ["logits", "mean", "log_std", "value", "features"])
+
+
+class FakePolicy(nets.Network):
+    """Test stand-in: flatten → fc(16) → tanh → heads; state-independent log-std."""
+
+    def __init__(self, name, obs_shape, action_kind, action_dim, trainable=True):
+        self.obs_dim = int(np.prod(obs_shape))
+        self.action_kind, self.action_dim = action_kind, action_dim
+        super(FakePolicy, self).__init__(name, trainable)
+
+    def _build(self, trainable):
+        self.fc = layers.Dense(self.obs_dim, 16, "fc", trainable=trainable)
+        self.pi = layers.Dense(16, self.action_dim, "pi", trainable=trainable)
+        self.v = layers.Dense(16, 1, "v", trainable=trainable)
+        if self.action_kind == "continuous":
+            self.log_std = tf.get_variable("log_std", [self.action_dim],
+                                           initializer=tf.constant_initializer(-0.5),
+                                           trainable=trainable)
+
+    def __call__(self, obs, training=False):
+        h = tf.tanh(self.fc(tf.reshape(obs, [-1, self.obs_dim])))
+        head = self.pi(h)
+        value = tf.squeeze(self.v(h), -1)
+        if self.action_kind == "discrete":
+            return FakePolicyOutput(head, None, None, value, h)
+        log_std = tf.zeros_like(head) + self.log_std
+        return FakePolicyOutput(None, head, log_std, value, h)
+
+
+def config(method="gas", **changes):
+    base = dict(method=method, task="test", seed=0, student_steps=1, batch_size=8,
+                student_lr=1e-2, generator_lr=1e-2, n_generators=4, student_steps_per_round=1,
+                generator_steps_per_round=1, reinit_every=1, gamma=0.4, generator_hidden=8)
+    if method == "dafl":
+        base.update(n_generators=1, gamma=0.0, reinit_every=0)
+    base.update(changes)
+    return PolicyDistillConfig(**base)
+
+
+def build(cls, cfg, obs_shape, kind, action_dim=3):
+    teacher = FakePolicy("teacher", obs_shape, kind, action_dim, trainable=False)
+    student = FakePolicy("student", obs_shape, kind, action_dim)
+    distiller = cls(cfg, teacher, student, obs_shape,
+                    family=action_distributions.family_for(kind))
+    return teacher, student, distiller
+
+
+def snapshot(sess, teacher, student, distiller):
+    groups = (teacher.variables, student.trainable_variables, distiller.bank.trainable_variables)
+    return [[v.copy() for v in sess.run(g)] for g in groups]
+
+
+def changed(before, after):
+    return [not np.array_equal(b, a) for b, a in zip(before, after)]
+
+
+@pytest.mark.parametrize("cls,method,kind,obs_shape", [
+    (PolicyGAS, "gas", "continuous", (6,)),
+    (PolicyGAS, "gas", "discrete", (4,)),
+    (PolicyDAFL, "dafl", "continuous", (6,)),
+    (PolicyGAS, "gas", "discrete", (8, 8, 2)),
+])
+def test_each_step_trains_only_its_own_network(graph, session_of, cls, method, kind, obs_shape):
+    teacher, student, distiller = build(cls, config(method), obs_shape, kind)
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    t0, s0, g0 = snapshot(sess, teacher, student, distiller)
+    sess.run(distiller.student_train_op)
+    t1, s1, g1 = snapshot(sess, teacher, student, distiller)
+    assert not any(changed(t0, t1)), "teacher changed in a student step"
+    assert not any(changed(g0, g1)), "generators changed in a student step"
+    # Every policy variable (log-std included) gets a KL gradient; the value head does not.
+    policy_vars = [not student.relative_name(v).startswith("v/")
+                   for v in student.trainable_variables]
+    assert [c for c, p in zip(changed(s0, s1), policy_vars) if p] == [True] * sum(policy_vars)
+    sess.run(distiller.generator_train_op)
+    t2, s2, g2 = snapshot(sess, teacher, student, distiller)
+    assert not any(changed(t1, t2)), "teacher changed in a generator step"
+    assert not any(changed(s1, s2)), "student changed in a generator step"
+    assert sum(changed(g1, g2)) >= len(g1) // 2, "generators did not train"
+    fetched = sess.run(distiller.generator_fetches)
+    assert set(fetched) == {"generator_objective", "entropy", "entropy_of_mean", "activation"}
+    assert all(np.isfinite(v) for v in fetched.values())
+
+
+def test_gas_objective_includes_the_adaptive_term(graph, session_of):
+    _, _, gas = build(PolicyGAS, config(), (6,), "continuous")
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    objective, l_g = sess.run([gas.generator_fetches["generator_objective"],
+                               [gas.generator_fetches[k] for k in
+                                ("entropy", "entropy_of_mean", "activation")]])
+    # With γ > 0 the objective is L_G − γ·KL, below L_G unless the student already matches.
+    # (Both fetches come from one sess.run, i.e. the same generated batch.)
+    l_g_total = l_g[0] + 5.0 * l_g[1] + 0.1 * l_g[2]
+    assert objective < l_g_total - 1e-6
+
+
+def test_reinit_redraws_generator_weights(graph, session_of):
+    _, _, distiller = build(PolicyGAS, config(), (6,), "discrete")
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    for _ in range(2):
+        sess.run(distiller.generator_train_op)
+    before = [v.copy() for v in sess.run(distiller.bank.trainable_variables)]
+    sess.run(distiller.reinit_op)
+    after = sess.run(distiller.bank.trainable_variables)
+    assert all(changed(before, after))
+
+
+@pytest.mark.parametrize("obs_shape", [(376,), (2,), (84, 84, 4), (48, 48, 2)])
+def test_generators_produce_the_teachers_observation_shape(graph, session_of, obs_shape):
+    generator = make_observation_generator("generator", obs_shape, config())
+    samples = generator(nets.sample_latent(4, 100))
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    out = sess.run(samples)
+    assert out.shape == (4,) + obs_shape
+    if len(obs_shape) == 3:  # Atari frames: the teacher's uint8 / 255 space
+        assert out.min() >= 0.0 and out.max() <= 1.0
+    else:  # normalised vector observations, clipped like the normaliser
+        assert np.abs(out).max() <= 5.0
+        np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-4)
