@@ -1,9 +1,21 @@
-"""Tables 6 and 7 as grid families (``reproduce.families``): one ``distill --env`` cell per
-method × task × seed for every task whose PPO teacher exists; tasks without a teacher show
-"not run: no teacher" in the table."""
+"""Tables 6 and 7 as grid families (``reproduce.families``).
+
+Teachers: a task's PPO teacher is used as it is when its .npz exists (shipped under
+results/<profile>/teachers/rl/, or trained earlier); otherwise the family schedules a
+``train_teacher --env`` cell for the tasks that profile trains (``TEACHER_TASKS``).
+Students: one ``distill --env`` cell per method × task × seed for every task with a teacher
+(existing or scheduled); the other tasks show "not run: no teacher" in the table.
+"""
 import os
 
-from reproduce import families, rl_distill_configs, rl_distill, rl_tables
+from reproduce import families, rl_cells, rl_configs, rl_distill_configs, rl_distill, rl_tables
+
+# Tasks whose missing teacher a profile trains itself. quick: the CPU-trainable tasks that
+# have a quick transition budget (rl_configs.QUICK_TRANSITIONS); smoke: CartPole (seconds).
+TEACHER_TASKS = {"paper": tuple(rl_configs.TABLE5), "quick": tuple(rl_configs.QUICK_TRANSITIONS),
+                 "smoke": ("cartpole",)}
+# Relative cost of a teacher cell (≈ quick-profile seconds on 2 cores) for the ETA.
+_TEACHER_COST = {"cartpole": 10.0, "mountaincar": 120.0, "halfcheetah": 700.0}
 
 # Relative cost units for the ETA (≈ seconds of a quick-profile cell on 2 cores).
 _COST = {"student_kd": 20.0, "dafl": 25.0, "gas": 40.0}
@@ -16,18 +28,30 @@ class PolicyTable(families.Family):
 
     def cells(self, profile, seeds, results_dir, data_dir):
         seeds = seeds or rl_distill_configs.RL_SEEDS[profile]
+        teachers, needs = [], {}
+        for task in self.tasks:
+            if os.path.exists(rl_distill.rl_teacher_path(results_dir, profile, task)):
+                needs[task] = None
+            elif task in TEACHER_TASKS[profile]:
+                name = "rl/%s/teacher" % task
+                teachers.append(families.GridCell(
+                    name, ["train_teacher", "--env", task],
+                    rl_cells.rl_result_path(results_dir, profile, task),
+                    _TEACHER_COST.get(task, 600.0), None))
+                needs[task] = name
         students = []
         for method in ("gas", "dafl", "student_kd"):  # most expensive first
             for task in self.tasks:
-                if not os.path.exists(rl_distill.rl_teacher_path(results_dir, profile, task)):
+                if task not in needs:
                     continue
                 for seed in seeds:
                     students.append(families.GridCell(
                         rl_distill.rl_cell_name(task, method, seed),
                         ["distill", "--env", task, "--method", method, "--seed", str(seed)],
                         rl_distill.rl_result_path(results_dir, profile, task, method, seed),
-                        _COST[method] * (4 if task in rl_distill_configs.ALE_TASKS else 1), None))
-        return [], students
+                        _COST[method] * (4 if task in rl_distill_configs.ALE_TASKS else 1),
+                        needs[task]))
+        return teachers, students
 
     def write_outputs(self, results_dir, profile, run_info=None, log=print):
         return rl_tables.write_rl_table(self.name, results_dir, profile, run_info, log)
