@@ -19,7 +19,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
                   "smoke: seconds. Default: paper when TensorFlow sees a GPU, else quick.")
-flags.DEFINE_enum("task", None, ["mnist", "fashion_mnist"], "Image task.")
+flags.DEFINE_enum("task", None, ["mnist", "fashion_mnist", "cifar10"], "Image task.")
 flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas"],
                   "Distillation method.")
 flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environment).",
