@@ -3,7 +3,7 @@
     python -m reproduce train_teacher --task mnist --profile quick
     python -m reproduce distill --method gas --task mnist --seed 0 --profile quick
     python -m reproduce run_all --profile quick --only table1 --jobs 2
-    python -m reproduce tables --profile quick
+    python -m reproduce tables --profile quick [--only table1]
     python -m reproduce check [--require 0.5]
     python -m reproduce report
     python -m reproduce bench [--torch_python PATH]
@@ -19,7 +19,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
                   "smoke: seconds. Default: paper when TensorFlow sees a GPU, else quick.")
-flags.DEFINE_enum("task", None, ["mnist", "fashion_mnist", "cifar10"], "Image task.")
+flags.DEFINE_string("task", None, "Image task (mnist, fashion_mnist, ...; see reproduce/configs.py).")
 flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas"],
                   "Distillation method.")
 flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environment).",
@@ -30,7 +30,8 @@ flags.DEFINE_string("results_dir", None, "Results folder (default: results/ in t
 flags.DEFINE_integer("threads", 0, "Intra-op threads per process (0: TF default).",
                      lower_bound=0)
 flags.DEFINE_integer("jobs", 1, "Cells run in parallel by run_all.", lower_bound=1)
-flags.DEFINE_list("only", ["table1"], "Table families run by run_all.")
+flags.DEFINE_list("only", None, "Families run by run_all (default: all; see "
+                  "reproduce/families.py), e.g. --only table1,fig2.")
 flags.DEFINE_list("seeds", None, "Seeds for run_all (default: the profile's).")
 flags.DEFINE_multi_string("set", [], "Config override key=value (repeatable), e.g. "
                           "--set student_lr=0.0001 --set gamma=0.")
@@ -97,11 +98,15 @@ def main(argv):
                               FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log,
                               FLAGS.teacher_checkpoint)
         elif command == "run_all":
-            grid.run_all(FLAGS.profile, FLAGS.only, FLAGS.jobs, results_dir, FLAGS.data_dir,
+            from reproduce import families
+            only = FLAGS.only or list(families.REGISTRY)
+            grid.run_all(FLAGS.profile, only, FLAGS.jobs, results_dir, FLAGS.data_dir,
                          _seeds(), FLAGS.threads, _log)
         elif command == "tables":
-            rows = tables.write_table1(results_dir, FLAGS.profile)
-            print(tables.rows_to_markdown(rows))
+            from reproduce import families
+            for family in families.get(FLAGS.only or list(families.REGISTRY)):
+                family.write_outputs(results_dir, FLAGS.profile, None, _log)
+                _log("tables: %s -> %s" % (family.name, ", ".join(family.outputs)))
         elif command == "check":
             check.run_check(results_dir, FLAGS.require, _log)
         elif command == "report":

@@ -23,12 +23,12 @@ TEACHER_SEED = 0
 
 def _check(profile, task=None, method=None):
     if profile not in PROFILES:
-        raise ConfigError("unknown profile %r; choose one of %s" % (profile, ", ".join(PROFILES)))
+        raise ConfigError("unknown --profile %r; choose one of %s" % (profile, ", ".join(PROFILES)))
     if task is not None and task not in IMAGE_TASKS + CIFAR_TASKS:
-        raise ConfigError("unknown task %r; choose one of %s"
+        raise ConfigError("unknown --task %r; choose one of %s"
                           % (task, ", ".join(IMAGE_TASKS + CIFAR_TASKS)))
     if method is not None and method not in METHODS:
-        raise ConfigError("unknown method %r; choose one of %s" % (method, ", ".join(METHODS)))
+        raise ConfigError("unknown --method %r; choose one of %s" % (method, ", ".join(METHODS)))
 
 
 def teacher_config(task, profile):

@@ -56,11 +56,11 @@ def test_overrides_are_parsed_by_type_never_evaluated():
 
 
 def test_unknown_profile_task_method_and_negative_seed():
-    with pytest.raises(ConfigError, match="unknown profile 'fast'"):
+    with pytest.raises(ConfigError, match="unknown --profile 'fast'"):
         configs.distill_config("gas", "mnist", "fast", 0)
-    with pytest.raises(ConfigError, match="unknown task 'svhn'"):
+    with pytest.raises(ConfigError, match="unknown --task 'svhn'"):
         configs.distill_config("gas", "svhn", "paper", 0)
-    with pytest.raises(ConfigError, match="unknown method 'zskd'"):
+    with pytest.raises(ConfigError, match="unknown --method 'zskd'"):
         configs.distill_config("zskd", "mnist", "paper", 0)
     with pytest.raises(ConfigError, match="seed"):
         configs.distill_config("gas", "mnist", "paper", -1)
@@ -126,3 +126,15 @@ def test_missing_reference_row_is_an_error():
     del reference[("table1", "dafl", "mnist")]
     with pytest.raises(tables.ReferenceError, match="dafl / mnist"):
         tables.table1_rows([], "quick", reference)
+
+
+def test_family_registry_names_unknown_families_and_orders_teachers_first(tmp_path):
+    from reproduce import families, grid
+    with pytest.raises(ConfigError, match="table9"):
+        families.get(["table1", "table9"])
+    requested = families.get(["table1", "table1"])
+    teachers, students = grid.collect_cells(requested, "smoke", (0,), str(tmp_path), None)
+    assert [c.name for c in teachers] == ["mnist/teacher", "fashion_mnist/teacher"]
+    assert len(students) == len({c.name for c in students}) == 8
+    assert all(c.needs in {t.name for t in teachers} for c in students)
+    assert all(c.result_path.startswith(str(tmp_path)) for c in teachers + students)

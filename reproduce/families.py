@@ -1,0 +1,110 @@
+"""Table/figure families of the grid, and the cells each one runs.
+
+A family (Table 1, Figure 2, Table 6, Table 7, ...) says which cells it needs and how to turn
+their finished JSON records into its outputs (CSV, figures). The grid (``reproduce.grid``)
+runs cells of any family the same way: one subprocess each, finished cells skipped.
+
+A ``GridCell`` is what the grid needs to know of a cell:
+- ``name``: unique within a profile (also names its log file);
+- ``args``: the ``python -m reproduce`` arguments that run it, without the flags the grid
+  adds itself (--profile, --results_dir, --data_dir, --threads);
+- ``result_path``: the JSON the cell writes atomically when it finishes (the resume rule);
+- ``cost``: relative cost units for the ETA;
+- ``needs``: the name of the cell that must finish first (a student needs its teacher), or None.
+"""
+import collections
+import os
+
+from building_blocks.config import ConfigError
+from reproduce import cells, configs
+
+GridCell = collections.namedtuple("GridCell", ["name", "args", "result_path", "cost", "needs"])
+
+
+class Family(object):
+    """One table or figure family. Subclasses set ``name`` and override the three hooks."""
+
+    name = None
+    outputs = ()  # paths relative to the results folder, for the log and the manifest
+
+    def preflight(self, data_dir):
+        """Fails fast (DataError, ConfigError) before hours of work, e.g. on bad data."""
+
+    def cells(self, profile, seeds, results_dir, data_dir):
+        """(teachers, students): two lists of GridCell; ``seeds`` None = the profile's."""
+        raise NotImplementedError
+
+    def write_outputs(self, results_dir, profile, run_info=None, log=print):
+        """Writes the family's tables and figures from the finished cells."""
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------- Table 1
+def _image_teacher(results_dir, profile, task):
+    cell = cells.teacher_cell(task)
+    config = configs.teacher_config(task, profile)
+    return GridCell(cells.cell_name(cell), ["train_teacher", "--task", task],
+                    cells.result_path(results_dir, profile, cell),
+                    0.05 * config.epochs * 235, None)
+
+
+def _image_student(results_dir, profile, task, method, seed):
+    cell = cells.distill_cell(task, method, seed)
+    config = configs.distill_config(method, task, profile, seed)
+    rounds = config.student_steps / float(config.student_steps_per_round)
+    generator_steps = rounds * config.generator_steps_per_round
+    student_unit = 0.25 if config.method in ("dafl", "gas") else 0.03
+    return GridCell(cells.cell_name(cell),
+                    ["distill", "--task", task, "--method", method, "--seed", str(seed)],
+                    cells.result_path(results_dir, profile, cell),
+                    config.student_steps * student_unit + generator_steps,
+                    cells.cell_name(cells.teacher_cell(task)))
+
+
+class Table1(Family):
+    """Table 1: Teacher, Student KD, KD on noise, DAFL and GAS on the image tasks."""
+
+    name = "table1"
+    outputs = ("table1.csv", "table1.md", "figures/table1.png")
+
+    def preflight(self, data_dir):
+        from building_blocks import data as data_lib  # pylint: disable=g-import-not-at-top
+        for task in configs.IMAGE_TASKS:
+            data_lib.load_image_task(task, data_dir)
+
+    def cells(self, profile, seeds, results_dir, data_dir):
+        seeds = seeds or configs.SEEDS[profile]
+        teachers = [_image_teacher(results_dir, profile, task) for task in configs.IMAGE_TASKS]
+        # Most expensive first so parallel jobs finish together.
+        order = ("dafl", "gas", "student_kd", "noise_kd")
+        students = [_image_student(results_dir, profile, task, method, seed)
+                    for method in order for task in configs.IMAGE_TASKS for seed in seeds]
+        return teachers, students
+
+    def write_outputs(self, results_dir, profile, run_info=None, log=print):
+        from reproduce import tables  # pylint: disable=g-import-not-at-top
+        return tables.write_table1(results_dir, profile, run_info)
+
+
+REGISTRY = collections.OrderedDict()
+
+
+def register(family):
+    REGISTRY[family.name] = family
+    return family
+
+
+register(Table1())
+
+
+def get(names):
+    """The families named in ``names`` (e.g. --only), in registry order; ConfigError if unknown."""
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise ConfigError("unknown --only %s; available: %s"
+                         % (",".join(unknown), ", ".join(REGISTRY)))
+    return [family for name, family in REGISTRY.items() if name in names]
+
+
+def family_log_dir(results_dir, profile):
+    return os.path.join(cells.profile_dir(results_dir, profile), "logs")
