@@ -19,6 +19,13 @@ class TeacherConfig:
     dropout: float = 0.2           # B.1.1: dropout probability 0.2
     seed: int = 0
     train_examples: int = 0        # 0 = the whole training set (smoke uses a subset)
+    # CIFAR-10 (DAFL's teacher-train.py): SGD momentum 0.9, weight decay 5e-4, lr × 0.1 at
+    # the listed epochs. Defaults keep B.1.1's Adam teacher.
+    optimizer: str = "adam"        # "adam" or "momentum" (SGD, momentum 0.9)
+    weight_decay: float = 0.0      # L2 coefficient added to the gradient (PyTorch's SGD)
+    lr_boundaries_epochs: str = ""  # e.g. "80,120": lr × lr_decay_factor at each
+    lr_decay_factor: float = 0.1
+    test_examples: int = 0         # 0 = the whole test set (quick/smoke CIFAR on CPU: a prefix)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +52,10 @@ class DistillConfig:
     latent_distribution: str = "uniform"    # GAS B.1.1: U(−1,1); DAFL's code: normal
     generator_batch_norm: bool = True
     eval_every: int = 500                   # student updates between test-set evaluations
+    weight_decay: float = 0.0               # student L2 coefficient (CIFAR-10: DAFL's 5e-4)
+    lr_decay_every: int = 0                 # student lr × lr_decay_factor every N updates; 0 off
+    lr_decay_factor: float = 0.1            # B.1.2: divided by 10 every 96,000 steps
+    test_examples: int = 0                  # 0 = the whole test set (a prefix otherwise)
     log_every_s: float = 30.0
 
     def validate(self):

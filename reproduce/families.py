@@ -67,23 +67,42 @@ class Table1(Family):
     name = "table1"
     outputs = ("table1.csv", "table1.md", "figures/table1.png")
 
+    data_dir = None
+
     def preflight(self, data_dir):
+        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
         from building_blocks import data as data_lib  # pylint: disable=g-import-not-at-top
         for task in configs.IMAGE_TASKS:
             data_lib.load_image_task(task, data_dir)
+        # CIFAR-10 cannot be downloaded here: absent, its cells are skipped and reported "not
+        # run: data missing"; present, a corrupt or altered file stops the grid now.
+        if cifar10.is_available(data_dir):
+            data_lib.load_image_task("cifar10", data_dir)
+        else:
+            print("run_all: CIFAR-10 cells skipped. " + cifar10.missing_message(data_dir),
+                  flush=True)
 
     def cells(self, profile, seeds, results_dir, data_dir):
+        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+        from reproduce import cifar10_configs  # pylint: disable=g-import-not-at-top
+        self.data_dir = data_dir
         seeds = seeds or configs.SEEDS[profile]
-        teachers = [_image_teacher(results_dir, profile, task) for task in configs.IMAGE_TASKS]
+        tasks = configs.IMAGE_TASKS
+        if cifar10.is_available(data_dir):
+            tasks = tasks + configs.CIFAR_TASKS
+        teachers = [_image_teacher(results_dir, profile, task) for task in tasks]
         # Most expensive first so parallel jobs finish together.
         order = ("dafl", "gas", "student_kd", "noise_kd")
         students = [_image_student(results_dir, profile, task, method, seed)
-                    for method in order for task in configs.IMAGE_TASKS for seed in seeds]
+                    for method in order for task in tasks for seed in seeds
+                    if task not in configs.CIFAR_TASKS
+                    or method in cifar10_configs.METHODS_IN_TABLE1]
         return teachers, students
 
     def write_outputs(self, results_dir, profile, run_info=None, log=print):
         from reproduce import tables  # pylint: disable=g-import-not-at-top
-        return tables.write_table1(results_dir, profile, run_info)
+        return tables.write_table1(results_dir, profile, run_info,
+                                   tables.not_run_notes(self.data_dir))
 
 
 REGISTRY = collections.OrderedDict()

@@ -19,7 +19,17 @@ from reproduce import cells, configs, provenance
 PAPER_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "paper_reference.csv")
 TABLE1_METHODS = ("teacher",) + configs.METHODS
 COLUMNS = ("method", "task", "mean", "std", "n", "paper_mean", "paper_std", "profile", "note")
-NOT_RUN = {"cifar10": "not run: CIFAR-10 (ResNet-34 -> ResNet-18) is not implemented yet"}
+
+
+def not_run_notes(data_dir=None):
+    """Notes for Table 1 cells without results, keyed (method, task) or task."""
+    from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+    notes = {("noise_kd", "cifar10"): "not run: Table 1 has no CIFAR-10 value for this row "
+                                      "(run it with `distill --method noise_kd --task cifar10`)"}
+    if not cifar10.is_available(data_dir):
+        notes["cifar10"] = ("not run: data missing (put %s in %s/)" % (
+            cifar10.TARBALL, os.path.dirname(cifar10.expected_location(data_dir))))
+    return notes
 
 
 class ReferenceError(ValueError):
@@ -60,7 +70,7 @@ def _fmt(value, digits=2):
     return "" if value is None else "%.*f" % (digits, value)
 
 
-def table1_rows(records, profile, reference):
+def table1_rows(records, profile, reference, notes=None):
     by_key = collections.defaultdict(list)
     for record in records:
         by_key[(record["method"], record["task"])].append(record["test_accuracy"])
@@ -80,7 +90,8 @@ def table1_rows(records, profile, reference):
                     note = "one teacher (seed %d)" % configs.TEACHER_SEED
             else:
                 mean = std = None
-                note = NOT_RUN.get(task, "not run")
+                notes = not_run_notes() if notes is None else notes
+                note = notes.get((method, task), notes.get(task, "not run"))
             rows.append(collections.OrderedDict([
                 ("method", method), ("task", task), ("mean", _fmt(mean)), ("std", _fmt(std, 3)),
                 ("n", str(len(values))), ("paper_mean", paper_mean), ("paper_std", paper_std),
@@ -106,10 +117,10 @@ def rows_to_markdown(rows):
     return "\n".join(lines) + "\n"
 
 
-def write_table1(results_dir, profile, run_info=None):
+def write_table1(results_dir, profile, run_info=None, notes=None):
     """Writes <results>/table1.csv, table1.md and manifest.json from the finished cells."""
     records = load_cell_records(results_dir, profile)
-    rows = table1_rows(records, profile, load_paper_reference())
+    rows = table1_rows(records, profile, load_paper_reference(), notes)
     atomic_write_text(os.path.join(results_dir, "table1.csv"), rows_to_csv(rows))
     atomic_write_text(os.path.join(results_dir, "table1.md"), rows_to_markdown(rows))
     from reproduce import figures  # pylint: disable=g-import-not-at-top
