@@ -125,6 +125,9 @@ class PolicyDistillConfig:
     batch_size: int                         # student batch = all generators' samples together
     student_lr: float
     student_optimizer: str = "adam"
+    weight_decay: float = 0.0               # shared skeleton (CIFAR-10 only); off for policies
+    lr_decay_every: int = 0                 # shared skeleton (CIFAR-10 only); 0 = constant lr
+    lr_decay_factor: float = 0.1
     generator_lr: float = 0.0
     n_generators: int = 1
     student_steps_per_round: int = 1        # Algorithm 1: N_s
