@@ -79,11 +79,13 @@ class DCGANGenerator(Network):
     z [B, latent] → fc → 128×8×8 → BN → ×2 → conv3×3(128) → BN(eps 0.8) → LReLU(0.2) → ×2
     → conv3×3(64) → BN(eps 0.8) → LReLU(0.2) → conv3×3(C) → tanh → BN (no affine).
     ``batch_norm=False`` drops every BN (Table 2's "DCGAN without batch norm").
+    ``output_scale``, ``output_shift``: a fixed affine map of the output (identity default).
     """
 
     def __init__(self, name, latent_dim=100, channels=1, image_size=32, batch_norm=True,
-                 trainable=True):
+                 trainable=True, output_scale=1.0, output_shift=0.0):
         self.latent_dim, self.channels, self.batch_norm = latent_dim, channels, batch_norm
+        self.output_scale, self.output_shift = output_scale, output_shift
         self.init_size = image_size // 4
         super(DCGANGenerator, self).__init__(name, trainable)
 
@@ -112,7 +114,10 @@ class DCGANGenerator(Network):
             h = tf.nn.leaky_relu(self._norm("bn1", self.conv1(h)), 0.2)
             h = layers.upsample2x(h)
             h = tf.nn.leaky_relu(self._norm("bn2", self.conv2(h)), 0.2)
-            return self._norm("bn3", tf.tanh(self.conv3(h)))
+            out = self._norm("bn3", tf.tanh(self.conv3(h)))
+            if self.output_scale != 1.0 or self.output_shift != 0.0:
+                out = out * self.output_scale + self.output_shift
+            return out
 
 
 def sample_latent(batch_size, latent_dim, distribution="uniform"):

@@ -17,7 +17,9 @@ class DAFLDistiller(Distiller):
             config.n_generators,
             functools.partial(nets.DCGANGenerator, latent_dim=config.latent_dim,
                               channels=input_shape[-1], image_size=input_shape[0],
-                              batch_norm=config.generator_batch_norm),
+                              batch_norm=config.generator_batch_norm,
+                              output_scale=config.generator_output_scale,
+                              output_shift=config.generator_output_shift),
             config.latent_dim, config.latent_distribution)
         super(DAFLDistiller, self).__init__(config, teacher, student, input_shape, train_inputs)
 
