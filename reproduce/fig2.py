@@ -24,7 +24,7 @@ from building_blocks.config import (ConfigError, DistillConfig, TeacherConfig, a
 from building_blocks.io_utils import atomic_write_json, atomic_write_text
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
-from reproduce import cells, configs
+from reproduce import cells, configs, families
 from reproduce.families import Family, GridCell
 
 NAME = "fig2"
@@ -216,6 +216,10 @@ class Fig2(Family):
 
     def write_outputs(self, results_dir, profile, run_info=None, log=print):
         return write_outputs(results_dir, profile, run_info, log)
+
+
+if NAME not in families.REGISTRY:  # this module was imported before reproduce.families
+    families.register(Fig2())
 
 
 # ----------------------------------------------------------------------------- outputs

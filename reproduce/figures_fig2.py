@@ -49,7 +49,7 @@ def plot_fig2(rows, path):
     profile = rows[0]["profile"] if rows else "?"
     ax.set_title("Figure 2: even vs odd, input modes per class (%s profile)" % profile,
                  fontsize=10)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     figure.tight_layout()
     os.makedirs(os.path.dirname(path), exist_ok=True)
