@@ -51,6 +51,11 @@ class DistillConfig:
     latent_dim: int = 100
     latent_distribution: str = "uniform"    # GAS B.1.1: U(−1,1); DAFL's code: normal
     generator_batch_norm: bool = True
+    # Affine map a·g(z) + b on the generator's output (identity by default). Without batch
+    # norm (Table 2) the DCGAN ends in tanh ∈ [−1, 1]; the input-modes study maps that to the
+    # pixel range [0, 1], normalised like the real images: a = 0.5/std, b = (0.5 − mean)/std.
+    generator_output_scale: float = 1.0
+    generator_output_shift: float = 0.0
     eval_every: int = 500                   # student updates between test-set evaluations
     weight_decay: float = 0.0               # student L2 coefficient (CIFAR-10: DAFL's 5e-4)
     lr_decay_every: int = 0                 # student lr × lr_decay_factor every N updates; 0 off

@@ -11,6 +11,9 @@
     python -m reproduce env_info --env humanoid --seed 0 --steps 1000
     python -m reproduce train_teacher --env cartpole --profile quick --seed 0   # PPO teacher
     python -m reproduce bench --bench_rl cartpole,halfcheetah [--batch_sizes=]
+    python -m reproduce bench [--torch_python PATH]
+    python -m reproduce fig2_teacher --k 3 --profile quick
+    python -m reproduce fig2_distill --k 3 --method dafl_reinit --seed 0 --profile quick
 """
 import os
 import sys
@@ -18,15 +21,16 @@ import sys
 from absl import app, flags
 
 COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", "bench",
-            "env_info")
+            "env_info",
+            "fig2_teacher", "fig2_distill")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
                   "smoke: seconds. Default: paper when TensorFlow sees a GPU, else quick.")
 flags.DEFINE_string("task", None, "Image task (mnist, fashion_mnist, ...; see reproduce/configs.py).")
-flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas"],
-                  "Distillation method.")
+flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas", "dafl_reinit"],
+                  "Distillation method (dafl_reinit: Figure 2 only).")
 flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environment).",
                      lower_bound=0)
 flags.DEFINE_string("data_dir", None, "Dataset folder (default: $GAS_DATA_DIR, else "
@@ -54,6 +58,10 @@ flags.DEFINE_list("bench_envs", [], "bench: RL tasks whose env steps/s to measur
                   "single env and make_vec_env), e.g. cartpole,halfcheetah.")
 flags.DEFINE_list("bench_rl", [], "bench: RL tasks whose actor env steps/s (worker processes "
                   "vs the raw simulator) and learner updates/s to measure.")
+flags.DEFINE_integer("k", None, "fig2_teacher/fig2_distill: exemplars per class (1-5 MNIST "
+                     "digits; 6-10 add Kuzushiji-MNIST symbols).", lower_bound=1)
+flags.DEFINE_bool("retrain_teachers", False, "run_all: train the requested families' teachers "
+                  "anew even if present (shipped); students of a changed teacher are rerun.")
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
@@ -124,7 +132,17 @@ def main(argv):
             from reproduce import families
             only = FLAGS.only or list(families.REGISTRY)
             grid.run_all(FLAGS.profile, only, FLAGS.jobs, results_dir, FLAGS.data_dir,
-                         _seeds(), FLAGS.threads, _log)
+                         _seeds(), FLAGS.threads, _log, FLAGS.retrain_teachers)
+        elif command == "fig2_teacher":
+            _require("k")
+            from reproduce import fig2
+            fig2.run_teacher(FLAGS.k, FLAGS.profile, results_dir, FLAGS.data_dir, FLAGS.threads,
+                             FLAGS.set, _log)
+        elif command == "fig2_distill":
+            _require("k", "method")
+            from reproduce import fig2
+            fig2.run_distill(FLAGS.method, FLAGS.k, FLAGS.profile, FLAGS.seed, results_dir,
+                             FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log)
         elif command == "tables":
             from reproduce import families
             for family in families.get(FLAGS.only or list(families.REGISTRY)):

@@ -10,7 +10,9 @@ A ``GridCell`` is what the grid needs to know of a cell:
   adds itself (--profile, --results_dir, --data_dir, --threads);
 - ``result_path``: the JSON the cell writes atomically when it finishes (the resume rule);
 - ``cost``: relative cost units for the ETA;
-- ``needs``: the name of the cell that must finish first (a student needs its teacher), or None.
+- ``needs``: the name of the cell that must finish first (a student needs its teacher), or None;
+- ``teacher_checkpoint``: (students, optional) the teacher .npz it distils; a finished student
+  whose recorded ``teacher_checkpoint_sha256`` differs from that teacher's is stale and rerun.
 """
 import collections
 import os
@@ -18,7 +20,8 @@ import os
 from building_blocks.config import ConfigError
 from reproduce import cells, configs
 
-GridCell = collections.namedtuple("GridCell", ["name", "args", "result_path", "cost", "needs"])
+GridCell = collections.namedtuple("GridCell", ["name", "args", "result_path", "cost", "needs",
+                                               "teacher_checkpoint"], defaults=(None,))
 
 
 class Family(object):
@@ -58,7 +61,8 @@ def _image_student(results_dir, profile, task, method, seed):
                     ["distill", "--task", task, "--method", method, "--seed", str(seed)],
                     cells.result_path(results_dir, profile, cell),
                     config.student_steps * student_unit + generator_steps,
-                    cells.cell_name(cells.teacher_cell(task)))
+                    cells.cell_name(cells.teacher_cell(task)),
+                    cells.teacher_path(results_dir, profile, task))
 
 
 class Table1(Family):
@@ -114,6 +118,15 @@ def register(family):
 
 
 register(Table1())
+
+
+def _register_fig2():
+    from reproduce import fig2  # pylint: disable=g-import-not-at-top
+    if hasattr(fig2, "Fig2"):  # else fig2 is being imported first; it registers itself
+        register(fig2.Fig2())
+
+
+_register_fig2()
 
 
 def get(names):

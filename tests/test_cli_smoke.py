@@ -32,7 +32,8 @@ def cli(*args, check=True):
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory):
     results = str(tmp_path_factory.mktemp("results"))
-    _, out, _ = cli("run_all", "--profile", "smoke", "--jobs", "2", "--results_dir", results)
+    _, out, _ = cli("run_all", "--profile", "smoke", "--only", "table1", "--jobs", "2",
+                    "--results_dir", results)
     return results, out
 
 
@@ -75,7 +76,8 @@ def test_resume_skips_finished_cells_and_reruns_missing_ones(smoke_results):
     before = open(os.path.join(results, "table1.csv")).read()
     removed = os.path.join(results, "smoke", "cells", "mnist", "noise_kd", "seed1.json")
     os.remove(removed)
-    _, out, _ = cli("run_all", "--profile", "smoke", "--jobs", "2", "--results_dir", results)
+    _, out, _ = cli("run_all", "--profile", "smoke", "--only", "table1", "--jobs", "2",
+                    "--results_dir", results)
     assert "1 cells to run (17 already finished, skipped)" in out
     assert os.path.exists(removed)
     # Same seed, same CPU: the rerun cell reproduces its numbers, so the table is unchanged.
