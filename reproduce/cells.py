@@ -72,6 +72,17 @@ def partial_dir(results_dir, profile, cell):
     return os.path.join(profile_dir(results_dir, profile), "partial", cell_name(cell))
 
 
+def write_samples(results_dir, profile, cell, samples, record):
+    """Writes a DAFL/GAS cell's generator samples (``runner.distill``'s ``_samples``) beside
+    its JSON and names the file in ``record``; nothing for methods without generators."""
+    if samples is None:
+        return
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **samples)
+    atomic_write_bytes(samples_path(results_dir, profile, cell), buffer.getvalue())
+    record["samples_file"] = os.path.basename(samples_path(results_dir, profile, cell))
+
+
 def samples_path(results_dir, profile, cell):
     """Generator samples of a finished DAFL/GAS cell (Figure 4): uint8 images, the teacher's
     class and confidence, the generator index."""
@@ -150,11 +161,7 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
     record = _record(cell, profile, config, result, started)
     record["overrides"] = list(overrides)
     record.update(_data_provenance(task))
-    if samples is not None:
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **samples)
-        atomic_write_bytes(samples_path(results_dir, profile, cell), buffer.getvalue())
-        record["samples_file"] = os.path.basename(samples_path(results_dir, profile, cell))
+    write_samples(results_dir, profile, cell, samples, record)
     atomic_write_json(result_path(results_dir, profile, cell), record)
     runner.clear_partial(partial_dir(results_dir, profile, cell))
     log("%s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (

@@ -158,8 +158,10 @@ def run_distill(method, k, profile, seed, results_dir, data_dir=None, threads=0,
         config, DISTILLERS[method], dataset, path, threads, log,
         cells.summary_dir(results_dir, profile, cell), cells.partial_dir(results_dir, profile, cell),
         float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
+    samples = result.pop("_samples", None)
     record = cells._record(cell, profile, config, result, started)  # pylint: disable=protected-access
     record.update(family=NAME, k=k, overrides=list(overrides))
+    cells.write_samples(results_dir, profile, cell, samples, record)
     atomic_write_json(cells.result_path(results_dir, profile, cell), record)
     runner.clear_partial(cells.partial_dir(results_dir, profile, cell))
     log("fig2 %s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (
