@@ -3,6 +3,7 @@
     python -m reproduce train_teacher --task mnist --profile quick
     python -m reproduce distill --method gas --task mnist --seed 0 --profile quick
     python -m reproduce run_all --profile quick --only table1 --jobs 2
+    python -m reproduce run_all --profile quick --backend ray [--ray_address HOST:PORT]
     python -m reproduce tables --profile quick [--only table1]
     python -m reproduce check [--require 0.5]
     python -m reproduce report
@@ -41,6 +42,15 @@ flags.DEFINE_string("torch_python", None, "bench: a Python with torch to run "
                     "../shared/bench/peer_step_torch.py in the same session.")
 flags.DEFINE_list("batch_sizes", ["64", "512"], "bench: batch sizes.")
 flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", lower_bound=1)
+flags.DEFINE_enum("backend", "local", ["local", "ray"], "run_all: where cells run: local "
+                  "(--jobs subprocesses here) or ray (one Ray task per cell; see "
+                  "reproduce/ray_backend.py).")
+flags.DEFINE_string("ray_address", None, "run_all --backend ray: the Ray head's host:port "
+                    "(default: start a local Ray instance).")
+flags.DEFINE_float("gpus_per_cell", 0.0, "run_all --backend ray: GPUs each cell asks Ray for.",
+                   lower_bound=0.0)
+flags.DEFINE_list("cells", None, "run_all: only the cells whose names match one of these "
+                  "patterns (fnmatch), plus the teachers they need, e.g. --cells 'mnist/gas/*'.")
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
@@ -101,7 +111,9 @@ def main(argv):
             from reproduce import families
             only = FLAGS.only or list(families.REGISTRY)
             grid.run_all(FLAGS.profile, only, FLAGS.jobs, results_dir, FLAGS.data_dir,
-                         _seeds(), FLAGS.threads, _log)
+                         _seeds(), FLAGS.threads, _log, backend=FLAGS.backend,
+                         ray_address=FLAGS.ray_address, gpus_per_cell=FLAGS.gpus_per_cell,
+                         cell_patterns=FLAGS.cells)
         elif command == "tables":
             from reproduce import families
             for family in families.get(FLAGS.only or list(families.REGISTRY)):
