@@ -51,6 +51,9 @@ flags.DEFINE_float("gpus_per_cell", 0.0, "run_all --backend ray: GPUs each cell 
                    lower_bound=0.0)
 flags.DEFINE_list("cells", None, "run_all: only the cells whose names match one of these "
                   "patterns (fnmatch), plus the teachers they need, e.g. --cells 'mnist/gas/*'.")
+flags.DEFINE_integer("bench_grid_cells", 0, "bench: instead of the training steps, time this "
+                     "many trivial cells through the local and the Ray grid executors.",
+                     lower_bound=0)
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
@@ -78,10 +81,37 @@ def _require(*names):
         raise SystemExit("error: %s needs --%s" % (sys.argv[1], " --".join(missing)))
 
 
+def _parse_flags(argv):
+    """absl's parser, but a bad flag gives one line `error: ...` on stderr and exit 2."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print("error: %s (python -m reproduce --helpshort lists the flags)"
+              % " ".join(str(e).split()), file=sys.stderr)
+        sys.exit(2)
+
+
+def _check_writable(path, create):
+    """ConfigError naming --results_dir when ``path`` cannot be written (a probe file is made
+    and removed; permission bits alone do not tell, e.g. for root)."""
+    import tempfile
+    from building_blocks.config import ConfigError
+    if not create and not os.path.isdir(path):
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-probe.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ConfigError("cannot write to --results_dir %s (%s); point it at a writable folder"
+                          % (path, e.strerror or e))
+
+
 def main(argv):
     if len(argv) != 2 or argv[1] not in COMMANDS:
-        raise SystemExit("usage: python -m reproduce {%s} [flags]; got %s"
-                         % ("|".join(COMMANDS), " ".join(argv[1:]) or "no command"))
+        raise SystemExit("error: unknown command %s; usage: python -m reproduce {%s} [flags]"
+                         % (" ".join(argv[1:]) or "(none)", "|".join(COMMANDS)))
     command = argv[1]
     if FLAGS.threads:  # oneDNN/OpenMP reads this when TensorFlow is first imported, below
         os.environ.setdefault("OMP_NUM_THREADS", str(FLAGS.threads))
@@ -98,6 +128,8 @@ def main(argv):
                                             if FLAGS.profile == "paper" else "no GPU visible"))
         os.environ["GAS_PROFILE_CHOICE"] = "default (%s)" % FLAGS.profile
     try:
+        if command != "bench":
+            _check_writable(results_dir, create=command in ("train_teacher", "distill", "run_all"))
         if command == "train_teacher":
             _require("task")
             cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
@@ -123,15 +155,18 @@ def main(argv):
             check.run_check(results_dir, FLAGS.require, _log)
         elif command == "report":
             report.write_report(results_dir, _log)
+        elif command == "bench" and FLAGS.bench_grid_cells:
+            from reproduce import bench_grid
+            bench_grid.main(FLAGS.bench_grid_cells, FLAGS.jobs, _log)
         elif command == "bench":
             from reproduce import bench
             bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
                        FLAGS.torch_python, _log)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
-            check.CheckError) as e:
+            check.CheckError, tables.ResultsError) as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(2)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)

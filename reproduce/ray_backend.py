@@ -14,6 +14,7 @@ What this requires of a multi-node cluster (only a local instance is tested here
 Ray is imported only here, so the local backend never needs it.
 """
 import os
+import socket
 
 from building_blocks.config import ConfigError
 from building_blocks.data import REPO_ROOT
@@ -31,6 +32,20 @@ class RayBackendError(ConfigError):
 def _forwarded_env(env):
     return {k: v for k, v in env.items()
             if k.startswith(FORWARDED_PREFIXES) and k != "CUDA_VISIBLE_DEVICES"}
+
+
+def check_reachable(address, timeout_s=5.0):
+    """Fails in seconds, not minutes (Ray's own connect retries take ~2 min), when nothing
+    listens at a ``host:port`` address. Other forms (``auto``, ``ray://...``) go to Ray as is."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or "/" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise RayBackendError("nothing answers at --ray_address %s (%s). Start the head with "
+                              "`ray start --head --port %s` there, or omit --ray_address to start "
+                              "Ray on this machine." % (address, e.strerror or e, port))
 
 
 def _make_remote(ray):
@@ -74,6 +89,7 @@ class RayExecutor(object):
         kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
         if self.address:
             target = "Ray cluster at %s" % self.address
+            check_reachable(self.address)
             kwargs["address"] = self.address
         else:
             # "local": always a fresh instance on this machine, never someone else's cluster
@@ -92,8 +108,8 @@ class RayExecutor(object):
             raise RayBackendError("cannot start or reach %s (%s: %s). Check --ray_address (the "
                                   "head's host:port, as printed by `ray start --head`), or omit "
                                   "it to start Ray on this machine."
-                                  % (target, type(e).__name__, str(e).strip().splitlines()[0]
-                                     if str(e).strip() else ""))
+                                  % (target, type(e).__name__,
+                                     (str(e).strip() or repr(e)).splitlines()[0]))
         self._ray = ray
         resources = ray.cluster_resources()
         cpus, gpus = resources.get("CPU", 0), resources.get("GPU", 0)
