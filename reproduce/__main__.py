@@ -7,14 +7,18 @@
     python -m reproduce tables --profile quick [--only table1]
     python -m reproduce check [--require 0.5]
     python -m reproduce report
-    python -m reproduce bench [--torch_python PATH]
+    python -m reproduce bench [--torch_python PATH] [--bench_envs cartpole,halfcheetah]
+    python -m reproduce env_info --env humanoid --seed 0 --steps 1000
+    python -m reproduce train_teacher --env cartpole --profile quick --seed 0   # PPO teacher
+    python -m reproduce bench --bench_rl cartpole,halfcheetah [--batch_sizes=]
 """
 import os
 import sys
 
 from absl import app, flags
 
-COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", "bench")
+COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", "bench",
+            "env_info")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
@@ -54,6 +58,14 @@ flags.DEFINE_list("cells", None, "run_all: only the cells whose names match one 
 flags.DEFINE_integer("bench_grid_cells", 0, "bench: instead of the training steps, time this "
                      "many trivial cells through the local and the Ray grid executors.",
                      lower_bound=0)
+flags.DEFINE_string("env", None, "RL task: cartpole, mountaincar, halfcheetah, humanoid, "
+                    "humanoid_standup, pong, breakout, seaquest, enduro, pong_lowdim.")
+flags.DEFINE_integer("steps", 1000, "env_info: steps of the seeded fixed action sequence.",
+                     lower_bound=0)
+flags.DEFINE_list("bench_envs", [], "bench: RL tasks whose env steps/s to measure (raw "
+                  "single env and make_vec_env), e.g. cartpole,halfcheetah.")
+flags.DEFINE_list("bench_rl", [], "bench: RL tasks whose actor env steps/s (worker processes "
+                  "vs the raw simulator) and learner updates/s to measure.")
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
@@ -121,16 +133,20 @@ def main(argv):
     from building_blocks.data import DataError
     from reproduce import cells, check, grid, report, tables
     results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
-    if FLAGS.profile is None and command not in ("check", "report", "bench"):
+    if FLAGS.profile is None and command not in ("check", "report", "bench", "env_info"):
         from building_blocks.tf_compat import gpu_visible
         FLAGS.profile = "paper" if gpu_visible() else "quick"
         _log("profile: %s (default: %s)" % (FLAGS.profile, "TensorFlow sees a GPU"
                                             if FLAGS.profile == "paper" else "no GPU visible"))
         os.environ["GAS_PROFILE_CHOICE"] = "default (%s)" % FLAGS.profile
     try:
-        if command != "bench":
+        if command not in ("bench", "env_info"):
             _check_writable(results_dir, create=command in ("train_teacher", "distill", "run_all"))
-        if command == "train_teacher":
+        if command == "train_teacher" and FLAGS.env:
+            from reproduce import rl_cells
+            rl_cells.run_rl_teacher(FLAGS.env, FLAGS.profile, results_dir, FLAGS.seed,
+                                    FLAGS.threads, FLAGS.set, _log)
+        elif command == "train_teacher":
             _require("task")
             cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
                               FLAGS.threads, FLAGS.set, _log)
@@ -162,6 +178,16 @@ def main(argv):
             from reproduce import bench
             bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
                        FLAGS.torch_python, _log)
+            if FLAGS.bench_rl:
+                from reproduce import bench_rl
+                bench_rl.main(FLAGS.bench_rl, _log)
+            if FLAGS.bench_envs:
+                from reproduce import bench_envs
+                bench_envs.main(FLAGS.bench_envs, _log)
+        elif command == "env_info":
+            _require("env")
+            from reproduce import env_info
+            env_info.main(FLAGS.env, FLAGS.seed, FLAGS.steps)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
             check.CheckError, tables.ResultsError) as e:
         print("error: %s" % e, file=sys.stderr)

@@ -1,0 +1,153 @@
+"""Atari 2600 games (gym 0.15 `<Game>NoFrameskip-v4`, atari-py 0.2.6 ROMs) with the DQN/IMPALA
+preprocessing of Espeholt et al. (2018), written as one class so every step is visible:
+
+1. reset: `ale.reset_game()`, then k ~ U{1, ..., 30} NOOP emulator frames (no-op starts; k is
+   drawn from a RandomState seeded by the env seed and kept in `last_noops`);
+2. step: the action is repeated for 4 emulator frames, rewards summed; the observation is the
+   pixel-wise max of the last two frames (flicker), taken from ALE's own grayscale screen
+   (`getScreenGrayscale`, the NTSC palette's luminance), resized 210×160 → 84×84 by area
+   averaging (PIL's BOX filter; no OpenCV here: cv2.INTER_AREA is the same box average);
+3. the last 4 processed frames are stacked on the channel axis, oldest first, newest at [..., -1]
+   (uint8 HWC); after a reset the stack holds copies of the first frame.
+
+Episode boundaries: by default an episode is a full game (all lives), and `reward` is the raw,
+unclipped game reward, so `info['episode'] = {'r', 'l'}` is the real game score and length in
+agent steps. Two training-time options (off by default; the learner turns them on):
+`episodic_life` ends an episode when a life is lost (the next reset() plays one NOOP step instead
+of restarting the game), and `clip_rewards` returns sign(reward). Even then `info['episode']`
+reports the unclipped score of the full game, on the step the game ends.
+
+The time limit is gym 0.15's: 400,000 emulator frames per game (no-op frames included); the
+episode then ends with `info['TimeLimit.truncated'] = True`. We drive the emulator through
+`ale.act` with gym's minimal action set (what gym's AtariEnv.step does with frameskip=1), which
+skips gym's per-frame RGB screen copy (3× faster); sticky actions are off as in NoFrameskip-v4.
+No FIRE-on-reset: the policy has to press FIRE itself (IMPALA did not add it either).
+"""
+import collections
+
+import gym
+import numpy as np
+from gym import spaces
+from PIL import Image
+
+SCREEN_SHAPE = (210, 160)
+
+
+def resize_area(gray, size):
+    """[210, 160] uint8 → [size, size] uint8 by area averaging (PIL BOX filter)."""
+    return np.asarray(Image.fromarray(gray).resize((size, size), Image.BOX), dtype=np.uint8)
+
+
+class AtariTask:
+    """One Atari game with the preprocessing above; gym 0.15 API (reset, step, spaces)."""
+
+    def __init__(self, gym_id, seed, frame_size=84, frame_stack=4, frame_skip=4, noop_max=30,
+                 episodic_life=False, clip_rewards=False):
+        wrapped = gym.make(gym_id)
+        self.max_frames = wrapped.spec.max_episode_steps     # 400,000 emulator frames
+        self._gym_env = wrapped.unwrapped
+        if self._gym_env.frameskip != 1:
+            raise ValueError("%s repeats actions itself; use a NoFrameskip-v4 id" % gym_id)
+        self._gym_env.seed(seed)                            # seeds and reloads the ROM
+        self.ale = self._gym_env.ale
+        self._action_set = self._gym_env._action_set
+        meanings = self._gym_env.get_action_meanings()
+        assert meanings[0] == "NOOP", meanings
+        self.frame_size, self.frame_stack, self.frame_skip = frame_size, frame_stack, frame_skip
+        self.noop_max = noop_max
+        self.episodic_life, self.clip_rewards = episodic_life, clip_rewards
+        self.action_space = spaces.Discrete(len(self._action_set))
+        shape = (frame_size, frame_size, frame_stack)
+        self.observation_space = spaces.Box(np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8),
+                                            dtype=np.uint8)
+        self._rng = np.random.RandomState(seed)
+        self._raw = np.zeros((2,) + SCREEN_SHAPE, np.uint8)   # the last two emulator frames
+        self._max = np.zeros(SCREEN_SHAPE, np.uint8)
+        self._frames_seen = collections.deque(maxlen=frame_stack)   # oldest first
+        self._game_over = True        # the next reset() starts a new game
+        self._started = False
+        self.last_noops = 0
+        self._frames = self._lives = 0
+        self._game_return, self._game_length = 0.0, 0
+
+    # -- emulator ------------------------------------------------------------------------------
+    def _act_frames(self, action, n):
+        """Plays `action` for up to n emulator frames, keeping the last two screens in _raw.
+        Returns (summed reward, game over, truncated)."""
+        ale_action = self._action_set[action]
+        reward, game_over, truncated = 0.0, False, False
+        for i in range(n):
+            reward += self.ale.act(ale_action)
+            self._frames += 1
+            game_over = self.ale.game_over()
+            truncated = self._frames >= self.max_frames and not game_over
+            last = i == n - 1 or game_over or truncated
+            if i >= n - 2 or last:
+                self.ale.getScreenGrayscale(self._raw[1 if last else 0])
+            if last:
+                if i < n - 1 or n == 1:   # the game ended inside the skip: last frame only
+                    self._raw[0] = self._raw[1]
+                break
+        return reward, game_over, truncated
+
+    def _observe(self, fill=False):
+        np.maximum(self._raw[0], self._raw[1], out=self._max)
+        frame = resize_area(self._max, self.frame_size)
+        for _ in range(self.frame_stack if fill else 1):
+            self._frames_seen.append(frame)
+        return np.stack(self._frames_seen, axis=-1)
+
+    # -- gym API -------------------------------------------------------------------------------
+    def seed(self, seed=None):
+        """Seeds are fixed at construction (make_env); kept for the gym API."""
+        return [seed]
+
+    def reset(self):
+        """A new game with no-op starts, or (episodic_life, after a lost life) one NOOP step."""
+        self._started = True
+        if self.episodic_life and not self._game_over:
+            reward, game_over, truncated = self._act_frames(0, self.frame_skip)
+            self._game_return += reward
+            self._game_length += 1
+            self._game_over = game_over or truncated
+            if not self._game_over:
+                self._lives = self.ale.lives()
+                return self._observe(fill=True)
+        self.ale.reset_game()
+        self._frames = 0
+        self.last_noops = self._rng.randint(1, self.noop_max + 1)
+        for _ in range(self.last_noops):
+            self._act_frames(0, 1)
+            if self.ale.game_over():
+                self.ale.reset_game()
+                self._frames = 0
+        self._raw[0] = self._raw[1]
+        self._game_over = False
+        self._lives = self.ale.lives()
+        self._game_return, self._game_length = 0.0, 0
+        return self._observe(fill=True)
+
+    def step(self, action):
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        if self._game_over:
+            raise RuntimeError("the game is over; call reset()")
+        reward, game_over, truncated = self._act_frames(int(action), self.frame_skip)
+        self._game_return += reward
+        self._game_length += 1
+        lives = self.ale.lives()
+        life_lost = 0 < lives < self._lives
+        self._lives = lives
+        self._game_over = game_over or truncated
+        info = {"ale.lives": lives}
+        if self._game_over:
+            info["episode"] = {"r": self._game_return, "l": self._game_length}
+            if truncated:
+                info["TimeLimit.truncated"] = True
+        done = self._game_over or (self.episodic_life and life_lost)
+        if self.clip_rewards:
+            reward = float(np.sign(reward))
+        return self._observe(), reward, done, info
+
+    def close(self):
+        self._gym_env.close()

@@ -1,0 +1,53 @@
+"""Typed config of a PPO teacher run (B.2, Tables 4 and 5). Per-task, per-profile values are
+in reproduce/rl_configs.py; overrides via ``--set key=value`` (building_blocks.config)."""
+import dataclasses
+
+from building_blocks.config import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """One PPO teacher. Units: transitions are environment steps summed over all envs; an
+    update is one parameter version (``gradient_steps_per_update`` optimizer steps)."""
+    task: str
+    seed: int
+    total_transitions: int                  # B.2: "until ... more than 10^7 transitions"
+    buffer_size: int                        # Table 5: "replay buffer size" (per update)
+    batch_size: int                         # Table 5: minibatch of one gradient step
+    learning_rate: float                    # Table 5
+    gamma: float                            # Table 5
+    num_envs: int = 512                     # Table 4: concurrent environments
+    num_workers: int = 2                    # actor processes sharing the envs (CHOICE: cores)
+    rollout_length: int = 32                # Table 4: transitions per rollout (per env)
+    clip: float = 0.2                       # Table 4: PPO clip ratio
+    gradient_steps_per_update: int = 10     # Table 4 (CHOICE: 10 minibatch steps per buffer)
+    entropy_coef: float = 0.0               # Table 4: entropy penalty 0
+    gae_lambda: float = 0.95                # Table 4
+    max_version_lag: int = 4                # Table 4
+    value_coef: float = 0.5                 # CHOICE: paper silent (PPO paper's c1 = 0.5... 1)
+    max_grad_norm: float = 0.5              # CHOICE: paper silent (common PPO setting)
+    adam_epsilon: float = 1e-5              # CHOICE: paper silent
+    eval_every: int = 5                     # updates between evaluations
+    eval_episodes: int = 5                  # episodes per evaluation (deterministic policy)
+    final_eval_episodes: int = 10           # episodes of the kept policy's final evaluation
+    stop_return: float = float("inf")       # stop once an evaluation reaches this (max score)
+    actor_backend: str = "process"          # 'process' (worker processes) | 'inline'
+    log_every_s: float = 30.0
+
+    def validate(self):
+        if min(self.total_transitions, self.buffer_size, self.batch_size, self.num_envs,
+               self.num_workers, self.rollout_length, self.gradient_steps_per_update,
+               self.eval_every, self.eval_episodes, self.final_eval_episodes) <= 0:
+            raise ConfigError("PPOConfig: sizes and counts must be positive: %s" % (self,))
+        if self.batch_size > self.buffer_size:
+            raise ConfigError("batch_size %d exceeds buffer_size %d"
+                              % (self.batch_size, self.buffer_size))
+        if self.num_envs < self.num_workers:
+            raise ConfigError("num_envs %d < num_workers %d: every worker needs an env"
+                              % (self.num_envs, self.num_workers))
+        if self.actor_backend not in ("process", "inline"):
+            raise ConfigError("actor_backend must be 'process' or 'inline', got %r"
+                              % self.actor_backend)
+        if self.max_version_lag < 0:
+            raise ConfigError("max_version_lag must be >= 0")
+        return self
