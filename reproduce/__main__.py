@@ -171,9 +171,12 @@ def main(argv):
             check.run_check(results_dir, FLAGS.require, _log)
         elif command == "report":
             report.write_report(results_dir, _log)
-        elif command == "bench" and FLAGS.bench_grid_cells:
+        elif command == "bench" and (FLAGS.bench_grid_cells or FLAGS.bench_ray_actors):
             from reproduce import bench_grid
-            bench_grid.main(FLAGS.bench_grid_cells, FLAGS.jobs, _log)
+            if FLAGS.bench_grid_cells:
+                bench_grid.main(FLAGS.bench_grid_cells, FLAGS.jobs, _log)
+            if FLAGS.bench_ray_actors:
+                bench_grid.actors_main(FLAGS.bench_ray_actors, _log)
         elif command == "bench":
             from reproduce import bench
             bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,

@@ -45,3 +45,23 @@ def main(n_cells, jobs, log=print):
     log("RESULT kind=grid ray_init_s=%.1f ray_over_local_per_cell=%.2f"
         % (ray_start, on_ray / local))
     return {"local_s": local, "ray_s": on_ray, "ray_init_s": ray_start}
+
+
+def actors_main(tasks, log=print, num_workers=None, envs_per_worker=32, seconds=8.0):
+    """Env steps/s of the PPO actors, worker processes (ProcessActors) against Ray actors
+    (RayActors on a local Ray instance), same tasks, workers and envs per worker."""
+    from reproduce import bench_rl, rl_cells  # pylint: disable=g-import-not-at-top
+    num_workers = num_workers or min(2, os.cpu_count() or 1)
+    results = {}
+    for task in tasks:
+        rates = {}
+        for kind in ("process", "ray"):
+            rates[kind] = bench_rl.actor_steps_per_s(
+                rl_cells.DEFAULT_ENV_MODULE, task, envs_per_worker * num_workers, num_workers,
+                seconds=seconds, backend_kind=kind)
+        results[task] = rates
+        log("RESULT kind=actors task=%s workers=%d envs_per_worker=%d process_steps_per_s=%.0f "
+            "ray_steps_per_s=%.0f ray_over_process=%.2f" % (
+                task, num_workers, envs_per_worker, rates["process"], rates["ray"],
+                rates["ray"] / rates["process"]))
+    return results
