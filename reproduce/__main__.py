@@ -58,6 +58,8 @@ flags.DEFINE_list("cells", None, "run_all: only the cells whose names match one 
 flags.DEFINE_integer("bench_grid_cells", 0, "bench: instead of the training steps, time this "
                      "many trivial cells through the local and the Ray grid executors.",
                      lower_bound=0)
+flags.DEFINE_list("bench_ray_actors", [], "bench: instead of the training steps, env steps/s "
+                  "of the PPO actors as worker processes vs Ray actors, for these RL tasks.")
 flags.DEFINE_string("env", None, "RL task: cartpole, mountaincar, halfcheetah, humanoid, "
                     "humanoid_standup, pong, breakout, seaquest, enduro, pong_lowdim.")
 flags.DEFINE_integer("steps", 1000, "env_info: steps of the seeded fixed action sequence.",
