@@ -30,6 +30,7 @@ DISTILL = ["distill", "--method", "noise_kd", "--task", "mnist"] + SMOKE
 RUN_ALL_ANY_SEEDS = ["run_all", "--only", "table1", "--cells", "mnist/noise_kd/*"] + SMOKE
 RUN_ALL = RUN_ALL_ANY_SEEDS + ["--seeds", "0"]
 TABLES = ["tables"] + SMOKE
+RL_TEACHER = ["train_teacher", "--env", "cartpole"] + SMOKE
 
 
 class Context(object):
@@ -193,13 +194,23 @@ CASES = [
     Case("reference_missing_file", TABLES,
          lambda c: c.env.update(GAS_PAPER_REFERENCE=os.path.join(c.tmp, "gone.csv")),
          "gone.csv"),
+    # RL entry points (--env)
+    Case("unknown_env_teacher", ["train_teacher", "--env", "pacman"] + SMOKE, None, "pacman"),
+    Case("unknown_env_info", ["env_info", "--env", "pacman"], None, "pacman"),
+    Case("negative_env_info_steps", ["env_info", "--env", "cartpole", "--steps", "-5"], None,
+         "--steps"),
+    Case("non_integer_rl_steps", RL_TEACHER + ["--set", "total_transitions=1.5"], None,
+         "total_transitions"),
+    Case("negative_rl_steps", RL_TEACHER + ["--set", "total_transitions=-8"], None,
+         "total_transitions"),
+    Case("unknown_actor_backend", RL_TEACHER + ["--set", "actor_backend=spark"], None,
+         "actor_backend"),
     # Ray
     Case("ray_address_without_ray_backend", RUN_ALL + ["--ray_address", "127.0.0.1:1"], None,
          "--ray_address"),
     Case("unreachable_ray_address", RUN_ALL + ["--backend", "ray", "--ray_address",
                                                "127.0.0.1:1"], None, "127.0.0.1:1"),
 ]
-# TODO(envs merge): unknown --env rows once the envs helper's flag exists.
 
 
 def tree_digest(root):
@@ -252,5 +263,5 @@ def test_bad_input_gives_one_line_error_naming_the_culprit(case, finished, tmp_p
 
 def test_the_catalogue_covers_every_entry_point():
     commands = {c.argv[0] for c in CASES}
-    assert {"train_teacher", "distill", "run_all", "tables", "bench"} <= commands
+    assert {"train_teacher", "distill", "run_all", "tables", "bench", "env_info"} <= commands
     assert len(CASES) >= 40
