@@ -141,7 +141,8 @@ def finished_paths(results):
 def assert_no_partial_results(results):
     """Every file under a finished name is complete; temporary files may remain, nothing else."""
     for path in finished_paths(results):
-        assert os.path.getsize(path) > 0 or path.endswith(".log"), path
+        if path.endswith((".json", ".csv", ".md", ".npz", ".png")):
+            assert os.path.getsize(path) > 0, path
     for path in glob.glob(os.path.join(results, "smoke", "cells", "**", "*.json"),
                           recursive=True):
         with open(path) as f:
@@ -187,7 +188,7 @@ def test_kill_9_at_random_points_then_resume_gives_identical_csvs(reference, tmp
     shutil.rmtree(os.path.join(results, "smoke", "logs"), ignore_errors=True)
     gas = "mnist/gas/seed0"
     assert gas in unfinished(results)
-    progress = re.compile(r"gas mnist seed 0 \d+/30 \(")
+    progress = re.compile(r"gas mnist seed 0 (?!30/)\d+/30 \(")  # a line before the last
 
     def training():
         try:
@@ -218,7 +219,8 @@ def test_kill_9_at_random_points_then_resume_gives_identical_csvs(reference, tmp
 
     # 4. Resume to completion.
     out = run_grid(results)
-    assert "removed 1 unfinished temporary file(s)" in out, (kills, out[-2000:])
+    removed = re.search(r"removed (\d+) unfinished temporary file", out)
+    assert removed and int(removed.group(1)) >= 1, (kills, out[-2000:])
     assert not unfinished(results)
     for name in CSVS:
         assert read_bytes(os.path.join(results, name)) == \
