@@ -171,7 +171,7 @@ def unfinished(results):
 
 
 def test_kill_9_at_random_points_then_resume_gives_identical_csvs(reference, tmp_path):
-    rng = random.Random(8)
+    rng = random.Random(int(os.environ.get("GAS_FAULT_SEED", "8")))  # other seeds: other points
     results = str(tmp_path / "results")
     kills = []
 
@@ -204,18 +204,19 @@ def test_kill_9_at_random_points_then_resume_gives_identical_csvs(reference, tmp
     assert not os.path.exists(cell_json(results, gas)), "the kill came after the cell finished"
     assert_no_partial_results(results)
 
-    # 3. During a results write: the io_utils test hook holds a finished temporary file
-    # before its rename; kill then.
-    target_file = rng.choice(["seed0.json", "table1.csv"])
-    grid = Grid(results, {"GAS_TEST_PAUSE_WRITE": target_file})
+    # 3. During results writes: the io_utils test hook holds a complete temporary file
+    # before its rename; kill then. First a cell's JSON (whichever cell finishes first), then
+    # a table (after every cell has finished).
+    for target_file in ("seed0.json", rng.choice(["table1.csv", "archival_check.csv"])):
+        grid = Grid(results, {"GAS_TEST_PAUSE_WRITE": target_file})
 
-    def paused():
-        return any(n.startswith("." + target_file + ".") and is_temp_file(n)
-                   for _, _, names in os.walk(results) for n in names)
-    grid.wait_for("a write of %s" % target_file, paused)
-    grid.kill()
-    kills.append("write of " + target_file)
-    assert_no_partial_results(results)
+        def paused():
+            return any(n.startswith("." + target_file + ".") and is_temp_file(n)
+                       for _, _, names in os.walk(results) for n in names)
+        grid.wait_for("a write of %s" % target_file, paused)
+        grid.kill()
+        kills.append("write of " + target_file)
+        assert_no_partial_results(results)
 
     # 4. Resume to completion.
     out = run_grid(results)
