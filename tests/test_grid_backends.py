@@ -4,7 +4,8 @@ One small smoke grid (MNIST teacher + GAS, Student KD, noise KD for seed 0; abou
 2 cores) is run uninterrupted on the local backend as the reference, then
 - through a local Ray instance (``--backend ray``): the tables must equal the reference's;
 - killed (the whole process group: grid and cell subprocesses) at a cell start, mid-training
-  and during a results write, points drawn from a seeded RNG, resumed after each kill and
+  and during two results writes (a cell JSON, a table), points drawn from a seeded RNG
+  (GAS_FAULT_SEED, default 8), resumed after each kill and
   finally run to completion: the CSVs must be byte-identical to the reference's, and after
   every kill no finished-result path may hold a partial file.
 Cells restart from scratch after a kill (mid-cell checkpoints come every 600 s), and a smoke
