@@ -27,6 +27,14 @@ class TeacherConfig:
     lr_decay_factor: float = 0.1
     test_examples: int = 0         # 0 = the whole test set (quick/smoke CIFAR on CPU: a prefix)
 
+    def validate(self):
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError("%s must be positive, got %s" % (name, getattr(self, name)))
+        if self.train_examples < 0 or self.learning_rate <= 0 or not 0 <= self.dropout < 1:
+            raise ConfigError("train_examples must be >= 0, learning_rate > 0, 0 <= dropout < 1")
+        return self
+
 
 @dataclasses.dataclass(frozen=True)
 class DistillConfig:

@@ -128,6 +128,7 @@ def _record(cell, profile, config, result, started):
 
 def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=(), log=print):
     config = apply_overrides(configs.teacher_config(task, profile), overrides)
+    config.validate()
     log(describe(config))
     dataset = data_lib.load_image_task(task, data_dir)
     started = time.time()

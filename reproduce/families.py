@@ -76,6 +76,8 @@ class Table1(Family):
     def preflight(self, data_dir):
         from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
         from building_blocks import data as data_lib  # pylint: disable=g-import-not-at-top
+        from reproduce import tables  # pylint: disable=g-import-not-at-top
+        tables.table1_rows([], "", tables.load_paper_reference())  # every paper row present
         for task in configs.IMAGE_TASKS:
             data_lib.load_image_task(task, data_dir)
         # CIFAR-10 cannot be downloaded here: absent, its cells are skipped and reported "not

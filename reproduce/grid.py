@@ -8,13 +8,14 @@ is pluggable (``BACKENDS``): the default is a local thread pool of subprocesses.
 """
 import concurrent.futures
 import json
+import fnmatch
 import os
 import subprocess
 import sys
 import threading
 import time
 
-from building_blocks.io_utils import atomic_write_json
+from building_blocks.io_utils import atomic_write_json, remove_stale_temp_files
 from building_blocks.runner import format_duration
 from reproduce import cells, families, provenance
 
@@ -127,6 +128,22 @@ def collect_cells(requested, profile, seeds, results_dir, data_dir):
     return teachers, students
 
 
+def select_cells(teachers, students, patterns):
+    """Keeps the cells whose names match one of the fnmatch ``patterns`` (e.g. "mnist/gas/*"),
+    plus the teachers the kept students need; GridError if a pattern matches nothing."""
+    if not patterns:
+        return teachers, students
+    names = [c.name for c in teachers + students]
+    unmatched = [p for p in patterns if not fnmatch.filter(names, p)]
+    if unmatched:
+        raise GridError("--cells %s matches no cell; cell names look like %s"
+                        % (",".join(unmatched), ", ".join(names[:3] + names[-1:])))
+    kept = [c for c in students if any(fnmatch.fnmatchcase(c.name, p) for p in patterns)]
+    needed = {c.needs for c in kept}
+    return ([c for c in teachers
+             if c.name in needed or any(fnmatch.fnmatchcase(c.name, p) for p in patterns)], kept)
+
+
 def execute_cells(teachers, students, flags, jobs, log, execute=run_local):
     """Runs the cells (teachers first); returns the names of the cells that failed."""
     teacher_todo = {c.name for c in teachers if needs_run(c)}
@@ -165,11 +182,25 @@ def execute_cells(teachers, students, flags, jobs, log, execute=run_local):
     return failed
 
 
+BACKENDS = ("local", "ray")
+
+
 def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads=0, log=print,
-            retrain_teachers=False):
+            retrain_teachers=False, backend="local", ray_address=None, gpus_per_cell=0,
+            cell_patterns=None):
     """Runs the requested families; raises GridError if a cell failed (after writing the
-    outputs of every finished cell). ``retrain_teachers``: train the families' teachers anew
-    even if present; students of a teacher whose weights change are rerun."""
+    outputs of every finished cell).
+
+    ``backend``: ``local`` (a pool of ``jobs`` subprocesses here) or ``ray`` (one Ray task per
+    cell asking for ``threads`` CPUs and ``gpus_per_cell`` GPUs, on the cluster at
+    ``ray_address``, else on a local Ray instance; see reproduce/ray_backend.py).
+    ``retrain_teachers``: train the families' teachers anew even if present; students of a
+    teacher whose weights change are rerun.
+    ``cell_patterns``: run only the cells matching these (fnmatch) and the teachers they need."""
+    if backend not in BACKENDS:
+        raise GridError("unknown --backend %r; choose one of %s" % (backend, ", ".join(BACKENDS)))
+    if ray_address and backend != "ray":
+        raise GridError("--ray_address needs --backend ray")
     requested = families.get(only)
     seeds = tuple(seeds) if seeds else None
     jobs = max(1, jobs)
@@ -180,6 +211,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     flags = {"profile": profile, "results_dir": results_dir, "data_dir": data_dir,
              "threads": threads}
     teachers, students = collect_cells(requested, profile, seeds, results_dir, data_dir)
+    teachers, students = select_cells(teachers, students, cell_patterns)
     if retrain_teachers:
         forget_teachers(teachers, log)
     all_cells = teachers + students
@@ -189,12 +221,26 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
             profile, ",".join(f.name for f in requested),
             list(seeds) if seeds else "the profile's", len(todo), len(all_cells) - len(todo),
             jobs, threads, families.family_log_dir(results_dir, profile)))
+    stale = (remove_stale_temp_files(cells.profile_dir(results_dir, profile))
+             + remove_stale_temp_files(results_dir, recursive=False)
+             + remove_stale_temp_files(os.path.join(results_dir, "figures")))
+    if stale:
+        log("run_all: removed %d unfinished temporary file(s) left by an interrupted write"
+            % stale)
     start = time.time()
-    failed = execute_cells(teachers, students, flags, jobs, log)
+    if backend == "ray":
+        from reproduce import ray_backend  # pylint: disable=g-import-not-at-top
+        with ray_backend.RayExecutor(ray_address, threads, gpus_per_cell,
+                                     local_cpus=jobs * threads, log=log) as executor:
+            failed = execute_cells(teachers, students, flags, executor.max_in_flight(), log,
+                                   executor)
+    else:
+        failed = execute_cells(teachers, students, flags, jobs, log)
     run_info = {
         "command": " ".join(["./run_all.sh"] + sys.argv[2:]), "profile": profile,
         "profile_choice": os.environ.get("GAS_PROFILE_CHOICE", "--profile %s" % profile),
         "only": [f.name for f in requested], "jobs": jobs, "threads_per_job": threads,
+        "backend": backend,
         "seeds": list(seeds) if seeds else "profile default",
         "cells_run": len(todo), "cells_skipped": len(all_cells) - len(todo), "failed": failed,
         "retrain_teachers": bool(retrain_teachers),

@@ -36,12 +36,29 @@ class ReferenceError(ValueError):
     """The paper reference file is missing a row or malformed."""
 
 
-def load_paper_reference(path=PAPER_REFERENCE):
+class ResultsError(ValueError):
+    """A finished cell's result file cannot be read."""
+
+
+def paper_reference_path():
+    """reproduce/paper_reference.csv, or the file $GAS_PAPER_REFERENCE names (for tests)."""
+    return os.environ.get("GAS_PAPER_REFERENCE") or PAPER_REFERENCE
+
+
+def load_paper_reference(path=None):
+    path = path or paper_reference_path()
     reference = {}
-    with open(path) as f:
-        for row in csv.DictReader(f):
-            reference[(row["table"], row["method"], row["task"])] = (
-                row["paper_mean"], row["paper_std"])
+    try:
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                reference[(row["table"], row["method"], row["task"])] = (
+                    row["paper_mean"], row["paper_std"])
+    except OSError as e:
+        raise ReferenceError("cannot read the paper reference file %s (%s); restore it from "
+                             "git" % (path, e.strerror or e))
+    except KeyError as e:
+        raise ReferenceError("paper reference file %s is malformed: no column %s; restore it "
+                             "from git" % (path, e))
     return reference
 
 
@@ -59,8 +76,12 @@ def load_cell_records(results_dir, profile, kinds=("teacher", "distill")):
     records = []
     pattern = os.path.join(cells.profile_dir(results_dir, profile), "cells", "**", "*.json")
     for path in sorted(glob.glob(pattern, recursive=True)):
-        with open(path) as f:
-            record = json.load(f)
+        try:
+            with open(path) as f:
+                record = json.load(f)
+        except ValueError as e:
+            raise ResultsError("corrupt result file %s (%s); delete it and rerun run_all to "
+                               "redo that cell" % (path, e))
         if record.get("status") == "ok" and record.get("kind") in kinds:
             records.append(record)
     return records
@@ -80,7 +101,7 @@ def table1_rows(records, profile, reference, notes=None):
             key = ("table1", method, task)
             if key not in reference:
                 raise ReferenceError("%s has no row for %s / %s / %s; restore it from the paper "
-                                     "(Table 1)." % (PAPER_REFERENCE, *key))
+                                     "(Table 1)." % (paper_reference_path(), *key))
             paper_mean, paper_std = reference[key]
             values = by_key.get((method, task), [])
             note = ""
