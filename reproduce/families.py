@@ -68,6 +68,8 @@ def _image_student(results_dir, profile, task, method, seed):
 class Table1(Family):
     """Table 1: Teacher, Student KD, KD on noise, DAFL and GAS on the image tasks."""
 
+    data_dir = None  # set by cells(); None = the default data folder
+
     name = "table1"
     outputs = ("table1.csv", "table1.md", "figures/table1.png")
 
@@ -106,9 +108,17 @@ class Table1(Family):
         return teachers, students
 
     def write_outputs(self, results_dir, profile, run_info=None, log=print):
-        from reproduce import tables  # pylint: disable=g-import-not-at-top
-        return tables.write_table1(results_dir, profile, run_info,
+        from reproduce import figures, tables  # pylint: disable=g-import-not-at-top
+        rows = tables.write_table1(results_dir, profile, run_info,
                                    tables.not_run_notes(self.data_dir))
+        # Generator samples per task (issue 4, like the paper's Figure 4), for every task
+        # whose DAFL or GAS seed-0 cell saved samples.
+        for task in configs.TABLE1_TASKS:
+            if any(os.path.exists(figures.sample_file(results_dir, profile, task, method, 0))
+                   for method in ("dafl", "gas")):
+                log("table1: %s" % figures.plot_samples(task, results_dir, profile,
+                                                        self.data_dir))
+        return rows
 
 
 REGISTRY = collections.OrderedDict()

@@ -49,7 +49,7 @@ def plot_table1(rows, path):
     return path
 
 
-def _sample_file(results_dir, profile, task, method, seed):
+def sample_file(results_dir, profile, task, method, seed):
     from reproduce import cells  # pylint: disable=g-import-not-at-top
     return cells.samples_path(results_dir, profile, cells.distill_cell(task, method, seed))
 
@@ -68,7 +68,7 @@ def plot_samples(task, results_dir, profile, data_dir=None, seed=0, per_class=4,
         dataset.mean, dataset.std)
     columns = [("real (test set)", real, dataset.test.labels)]
     for method in methods:
-        sample_path = _sample_file(results_dir, profile, task, method, seed)
+        sample_path = sample_file(results_dir, profile, task, method, seed)
         if os.path.exists(sample_path):
             with np.load(sample_path) as samples:
                 columns.append(("%s (seed %d)" % (method.upper(), seed), samples["images"],

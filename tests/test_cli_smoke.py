@@ -66,6 +66,8 @@ def test_grid_writes_a_valid_table1_and_manifest(smoke_results):
     assert "numpy" in cell["packages"]
     assert manifest["run_all"]["wall_s"] > 0
     assert os.path.getsize(os.path.join(results, "figures", "table1.png")) > 10000
+    for task in ("mnist", "fashion_mnist"):  # generator samples beside real images (issue 4)
+        assert os.path.getsize(os.path.join(results, "figures", "samples_%s.png" % task)) > 10000
     assert "archival check (smoke profile)" in out
     report = open(os.path.join(results, "REPORT.md")).read()
     assert "Table 1" in report and "| gas |" in report and "Deviations" in report
