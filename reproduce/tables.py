@@ -150,14 +150,22 @@ def write_table1(results_dir, profile, run_info=None, notes=None):
     return rows
 
 
+def run_all_records(results_dir, profile):
+    """The run_all invocations' records of a profile, keyed by the families they ran
+    (<results>/<profile>/run_all_<families>.json), e.g. {"table1": {...}, "fig2": {...}}."""
+    runs = {}
+    pattern = os.path.join(cells.profile_dir(results_dir, profile), "run_all_*.json")
+    for path in sorted(glob.glob(pattern)):
+        with open(path) as f:
+            runs[os.path.basename(path)[len("run_all_"):-len(".json")]] = json.load(f)
+    return runs
+
+
 def write_manifest(results_dir, profile, records, run_info=None):
-    run_path = os.path.join(cells.profile_dir(results_dir, profile), "run_all.json")
-    if run_info is None and os.path.exists(run_path):
-        with open(run_path) as f:
-            run_info = json.load(f)
     manifest = {
         "profile": profile,
-        "run_all": run_info,
+        "run_all": run_info,  # the invocation writing this manifest (None: `tables` command)
+        "run_all_by_family": run_all_records(results_dir, profile),
         "std": "sample standard deviation across seeds (ddof=1)",
         "seeds": sorted({r["seed"] for r in records if r["kind"] == "distill"}),
         "tables_written_by": provenance.environment(),
