@@ -254,4 +254,7 @@ def make_backend(kind, setups):
         return ProcessActors(setups)
     if kind == "inline":
         return InlineActors(setups)
-    raise ValueError("unknown actor backend %r (expected 'process' or 'inline')" % kind)
+    if kind == "ray":  # Ray actors, possibly on other machines (building_blocks/ray_actors.py)
+        from building_blocks import ray_actors  # pylint: disable=g-import-not-at-top
+        return ray_actors.RayActors(setups)
+    raise ValueError("unknown actor backend %r (expected 'process', 'inline' or 'ray')" % kind)

@@ -19,6 +19,21 @@ class TeacherConfig:
     dropout: float = 0.2           # B.1.1: dropout probability 0.2
     seed: int = 0
     train_examples: int = 0        # 0 = the whole training set (smoke uses a subset)
+    # CIFAR-10 (DAFL's teacher-train.py): SGD momentum 0.9, weight decay 5e-4, lr × 0.1 at
+    # the listed epochs. Defaults keep B.1.1's Adam teacher.
+    optimizer: str = "adam"        # "adam" or "momentum" (SGD, momentum 0.9)
+    weight_decay: float = 0.0      # L2 coefficient added to the gradient (PyTorch's SGD)
+    lr_boundaries_epochs: str = ""  # e.g. "80,120": lr × lr_decay_factor at each
+    lr_decay_factor: float = 0.1
+    test_examples: int = 0         # 0 = the whole test set (quick/smoke CIFAR on CPU: a prefix)
+
+    def validate(self):
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError("%s must be positive, got %s" % (name, getattr(self, name)))
+        if self.train_examples < 0 or self.learning_rate <= 0 or not 0 <= self.dropout < 1:
+            raise ConfigError("train_examples must be >= 0, learning_rate > 0, 0 <= dropout < 1")
+        return self
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +59,16 @@ class DistillConfig:
     latent_dim: int = 100
     latent_distribution: str = "uniform"    # GAS B.1.1: U(−1,1); DAFL's code: normal
     generator_batch_norm: bool = True
+    # Affine map a·g(z) + b on the generator's output (identity by default). Without batch
+    # norm (Table 2) the DCGAN ends in tanh ∈ [−1, 1]; the input-modes study maps that to the
+    # pixel range [0, 1], normalised like the real images: a = 0.5/std, b = (0.5 − mean)/std.
+    generator_output_scale: float = 1.0
+    generator_output_shift: float = 0.0
     eval_every: int = 500                   # student updates between test-set evaluations
+    weight_decay: float = 0.0               # student L2 coefficient (CIFAR-10: DAFL's 5e-4)
+    lr_decay_every: int = 0                 # student lr × lr_decay_factor every N updates; 0 off
+    lr_decay_factor: float = 0.1            # B.1.2: divided by 10 every 96,000 steps
+    test_examples: int = 0                  # 0 = the whole test set (a prefix otherwise)
     log_every_s: float = 30.0
 
     def validate(self):
@@ -114,6 +138,9 @@ class PolicyDistillConfig:
     batch_size: int                         # student batch = all generators' samples together
     student_lr: float
     student_optimizer: str = "adam"
+    weight_decay: float = 0.0               # shared skeleton (CIFAR-10 only); off for policies
+    lr_decay_every: int = 0                 # shared skeleton (CIFAR-10 only); 0 = constant lr
+    lr_decay_factor: float = 0.1
     generator_lr: float = 0.0
     n_generators: int = 1
     student_steps_per_round: int = 1        # Algorithm 1: N_s

@@ -103,7 +103,11 @@ def load_idx(path_without_gz, sha256=None):
 
 
 def load_image_task(task, data_dir=None, verify=True):
-    """Loads MNIST or Fashion-MNIST as a Dataset of uint8 images and int64 labels."""
+    """Loads MNIST or Fashion-MNIST (or CIFAR-10) as a Dataset of uint8 images and int64
+    labels."""
+    if task == "cifar10":  # the python-pickle release: building_blocks/cifar10.py
+        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+        return cifar10.load_cifar10(data_dir, None if verify else False)
     if task not in IMAGE_TASKS:
         raise DataError("unknown image task %r; known: %s" % (task, ", ".join(sorted(IMAGE_TASKS))))
     spec = IMAGE_TASKS[task]
@@ -122,10 +126,14 @@ def load_image_task(task, data_dir=None, verify=True):
 
 
 def to_network_input(images_uint8, mean, std):
-    """uint8 [N, 28, 28] (numpy or tensor) → float32 [N, 32, 32, 1], padded and normalised.
+    """uint8 [N, 28, 28] (numpy or tensor) → float32 [N, 32, 32, 1], padded and normalised;
+    uint8 [N, H, W, C] (colour, e.g. CIFAR-10) → float32 [N, H, W, C] normalised per channel
+    (``mean``, ``std``: C values), no padding.
 
     Works on numpy arrays and on TF tensors (the same arithmetic in both).
     """
+    if len(images_uint8.shape) == 4:
+        return _normalise_per_channel(images_uint8, mean, std)
     if isinstance(images_uint8, np.ndarray):
         x = images_uint8.astype(np.float32) / 255.0
         x = np.pad(x, [(0, 0), (2, 2), (2, 2)], mode="constant")
@@ -134,3 +142,47 @@ def to_network_input(images_uint8, mean, std):
     x = tf.cast(images_uint8, tf.float32) / 255.0
     x = tf.pad(x, [[0, 0], [2, 2], [2, 2]])
     return tf.expand_dims((x - mean) / std, -1)
+
+
+def _normalise_per_channel(images_uint8, mean, std):
+    mean = np.asarray(mean, np.float32)
+    std = np.asarray(std, np.float32)
+    if isinstance(images_uint8, np.ndarray):
+        return ((images_uint8.astype(np.float32) / 255.0 - mean) / std).astype(np.float32)
+    from building_blocks.tf_compat import tf  # pylint: disable=g-import-not-at-top
+    return (tf.cast(images_uint8, tf.float32) / 255.0 - mean) / std
+
+
+def from_network_input(x, mean, std):
+    """Inverse of the normalisation for display: float [N, 32, 32, C] → uint8, clipped.
+    (For padded digits the 2-pixel border is kept.)"""
+    x = np.asarray(x, np.float32) * np.asarray(std, np.float32) + np.asarray(mean, np.float32)
+    return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
+
+
+def network_input_shape(dataset):
+    """One example's network input: (32, 32, 1) for 28×28 digits (padded), else the raw
+    [H, W, C] of colour images."""
+    raw = tuple(dataset.test.images.shape[1:])
+    if len(raw) == 2:
+        return (raw[0] + 4, raw[1] + 4, 1)
+    return raw
+
+
+# Tasks whose real-image training (teacher, Student KD) uses the standard augmentation of
+# DAFL's CIFAR-10 code: 4-pixel zero padding + random 32×32 crop, random horizontal flip.
+AUGMENTED_TASKS = ("cifar10",)
+
+
+def augment_example(image_uint8):
+    """One uint8 [H, W, C] tensor → random crop of its 4-pixel zero-padded copy, randomly
+    flipped left-right (torchvision RandomCrop(32, padding=4) + RandomHorizontalFlip)."""
+    from building_blocks.tf_compat import tf  # pylint: disable=g-import-not-at-top
+    shape = image_uint8.shape.as_list()
+    padded = tf.pad(image_uint8, [[4, 4], [4, 4], [0, 0]])
+    return tf.image.random_flip_left_right(tf.image.random_crop(padded, shape))
+
+
+def train_augmentation(dataset):
+    """The per-example augmentation of real training images for this task, or None."""
+    return augment_example if dataset.name in AUGMENTED_TASKS else None

@@ -12,6 +12,7 @@ The loop that runs these ops lives in ``building_blocks.runner``.
 import numpy as np
 
 from building_blocks import action_distributions
+from building_blocks.resnet import take_update_ops
 from building_blocks.tf_compat import tf
 
 
@@ -21,6 +22,23 @@ def make_optimizer(kind, learning_rate, name):
     if kind == "momentum":
         return tf.train.MomentumOptimizer(learning_rate, 0.9, name=name)
     raise ValueError("unknown optimizer %r (expected 'adam' or 'momentum')" % kind)
+
+
+def student_learning_rate(config, step):
+    """B.1.2: lr × ``lr_decay_factor`` after every ``lr_decay_every`` student updates
+    (0.1 → 0.01 at 96,000 → 0.001 at 192,000); constant when ``lr_decay_every`` is 0."""
+    if not config.lr_decay_every:
+        return config.student_lr
+    return tf.train.exponential_decay(config.student_lr, step, config.lr_decay_every,
+                                      config.lr_decay_factor, staircase=True)
+
+
+def weight_decay_penalty(variables, weight_decay):
+    """wd · Σ ||v||² / 2, whose gradient wd · v is PyTorch SGD's ``weight_decay`` (DAFL's
+    5e-4 on every parameter); 0 when ``weight_decay`` is 0."""
+    if not weight_decay:
+        return 0.0
+    return weight_decay * tf.add_n([tf.nn.l2_loss(v) for v in variables])
 
 
 class Distiller(object):
@@ -44,11 +62,23 @@ class Distiller(object):
             teacher_out = action_distributions.stop_gradient(teacher(inputs, training=False),
                                                            self.family.param_fields)
             student_out = student(inputs, training=True)
+            # Batch-norm statistics: the student's move with its train op; the teacher, called
+            # in eval mode, has none to move.
+            batch_norm_updates = take_update_ops(student) + take_update_ops(teacher)
             self.student_loss = tf.reduce_mean(self.family.kl(teacher_out, student_out))  # Eq. 1
-            optimizer = make_optimizer(config.student_optimizer, config.student_lr,
+            self.global_step = None
+            if config.lr_decay_every:
+                self.global_step = tf.Variable(0, trainable=False, dtype=tf.int64,
+                                               name="student_global_step")
+            self.student_lr = student_learning_rate(config, self.global_step)
+            objective = self.student_loss + weight_decay_penalty(
+                student.trainable_variables, config.weight_decay)
+            optimizer = make_optimizer(config.student_optimizer, self.student_lr,
                                        "student_optimizer")
-            self.student_train_op = optimizer.minimize(
-                self.student_loss, var_list=student.trainable_variables)
+            with tf.control_dependencies(batch_norm_updates):
+                self.student_train_op = optimizer.minimize(
+                    objective, var_list=student.trainable_variables,
+                    global_step=self.global_step)
         with tf.name_scope("generator_step"):
             self._build_generator_step()
 
@@ -80,10 +110,13 @@ class NoiseKD(Distiller):
         return tf.random_uniform((self.config.batch_size,) + self.input_shape, -1.0, 1.0)
 
 
-def real_data_pipeline(images_uint8, batch_size, seed, preprocess):
-    """tf.data pipeline over uint8 training images: shuffle each epoch, batch, preprocess."""
+def real_data_pipeline(images_uint8, batch_size, seed, preprocess, augment=None):
+    """tf.data pipeline over uint8 training images: shuffle each epoch, [augment each
+    example], batch, preprocess."""
     dataset = tf.data.Dataset.from_tensor_slices(np.asarray(images_uint8))
     dataset = dataset.shuffle(len(images_uint8), seed=seed, reshuffle_each_iteration=True)
+    if augment is not None:
+        dataset = dataset.map(augment)
     dataset = dataset.repeat().batch(batch_size, drop_remainder=True).map(preprocess)
     dataset = dataset.prefetch(2)
     return tf.data.make_one_shot_iterator(dataset).get_next()

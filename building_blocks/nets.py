@@ -81,15 +81,18 @@ class DCGANGenerator(Network):
     ``batch_norm=False`` drops every BN (Table 2's "DCGAN without batch norm").
     ``output="sigmoid"`` (policy distillation on Atari frames, any S divisible by 4, e.g. 84
     or 48): conv3×3(C) → sigmoid, so frames lie in the teacher's [0, 1] input space.
+    ``output_scale``, ``output_shift``: a fixed affine map of the "tanh_bn" output (identity
+    default; Figure 2's generators without batch norm).
     """
 
     def __init__(self, name, latent_dim=100, channels=1, image_size=32, batch_norm=True,
-                 trainable=True, output="tanh_bn"):
+                 trainable=True, output="tanh_bn", output_scale=1.0, output_shift=0.0):
         if image_size % 4 or output not in ("tanh_bn", "sigmoid"):
             raise ValueError("DCGANGenerator: image_size must be a multiple of 4 and output "
                              "'tanh_bn' or 'sigmoid', got %r, %r" % (image_size, output))
         self.latent_dim, self.channels, self.batch_norm = latent_dim, channels, batch_norm
         self.output = output
+        self.output_scale, self.output_shift = output_scale, output_shift
         self.init_size = image_size // 4
         super(DCGANGenerator, self).__init__(name, trainable)
 
@@ -122,7 +125,10 @@ class DCGANGenerator(Network):
             h = tf.nn.leaky_relu(self._norm("bn2", self.conv2(h)), 0.2)
             if self.output == "sigmoid":  # Atari frames: the teacher's uint8 / 255 in [0, 1]
                 return tf.sigmoid(self.conv3(h))
-            return self._norm("bn3", tf.tanh(self.conv3(h)))
+            out = self._norm("bn3", tf.tanh(self.conv3(h)))
+            if self.output_scale != 1.0 or self.output_shift != 0.0:
+                out = out * self.output_scale + self.output_shift
+            return out
 
 
 def sample_latent(batch_size, latent_dim, distribution="uniform"):

@@ -31,7 +31,7 @@ class PPOConfig:
     eval_episodes: int = 5                  # episodes per evaluation (deterministic policy)
     final_eval_episodes: int = 10           # episodes of the kept policy's final evaluation
     stop_return: float = float("inf")       # stop once an evaluation reaches this (max score)
-    actor_backend: str = "process"          # 'process' (worker processes) | 'inline'
+    actor_backend: str = "process"          # 'process' (worker processes) | 'inline' | 'ray'
     log_every_s: float = 30.0
 
     def validate(self):
@@ -45,8 +45,8 @@ class PPOConfig:
         if self.num_envs < self.num_workers:
             raise ConfigError("num_envs %d < num_workers %d: every worker needs an env"
                               % (self.num_envs, self.num_workers))
-        if self.actor_backend not in ("process", "inline"):
-            raise ConfigError("actor_backend must be 'process' or 'inline', got %r"
+        if self.actor_backend not in ("process", "inline", "ray"):
+            raise ConfigError("actor_backend must be 'process', 'inline' or 'ray', got %r"
                               % self.actor_backend)
         if self.max_version_lag < 0:
             raise ConfigError("max_version_lag must be >= 0")

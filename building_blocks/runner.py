@@ -12,7 +12,8 @@ import numpy as np
 from building_blocks import checkpoint
 from building_blocks import data as data_lib
 from building_blocks import nets
-from building_blocks.distiller import real_data_pipeline
+from building_blocks import resnet
+from building_blocks.distiller import real_data_pipeline, weight_decay_penalty
 from building_blocks.io_utils import atomic_write_json
 from building_blocks.tf_compat import make_session, tf
 
@@ -65,29 +66,69 @@ class Scalars(object):
             self.writer.close()
 
 
-def make_classifier(role, num_classes=10, dropout=0.0, trainable=True):
-    """LeNet-5 teacher or LeNet-5-Half student (B.1.1)."""
+# Table 1's classifiers per task: (teacher, student) architecture names.
+ARCHITECTURES = {"cifar10": ("ResNet-34", "ResNet-18")}
+DIGIT_ARCHITECTURES = ("LeNet-5", "LeNet-5-Half")
+
+
+def architecture_name(task, role):
+    pair = ARCHITECTURES.get(task, DIGIT_ARCHITECTURES)
+    return pair[0] if role == "teacher" else pair[1]
+
+
+def make_classifier(role, num_classes=10, dropout=0.0, trainable=True, task=None):
+    """The task's teacher or student: LeNet-5 / LeNet-5-Half on digits (B.1.1), ResNet-34 /
+    ResNet-18 on CIFAR-10 (B.1.2)."""
+    if task in ARCHITECTURES:
+        depth = 34 if role == "teacher" else 18
+        return resnet.ResNet(role, depth=depth, channels=3, num_classes=num_classes,
+                             trainable=trainable)
     width = 1.0 if role == "teacher" else 0.5
     return nets.LeNet5(role, width=width, channels=INPUT_SHAPE[-1], num_classes=num_classes,
                        dropout=dropout, trainable=trainable)
 
 
 class Evaluator(object):
-    """Test-set accuracy of a classifier; images are fed in uint8 batches (not a hot path)."""
+    """Test-set accuracy of a classifier; images are fed in uint8 batches (not a hot path).
+    ``test_examples`` > 0 evaluates on that prefix of the test set (CPU profiles of CIFAR-10)."""
 
-    def __init__(self, network, dataset):
+    def __init__(self, network, dataset, test_examples=0):
         self.dataset = dataset
-        self.images = tf.placeholder(tf.uint8, [None, 28, 28], name="eval_images")
+        self.count = min(test_examples or len(dataset.test.labels), len(dataset.test.labels))
+        raw_shape = list(dataset.test.images.shape[1:])
+        self.batch_size = 2000 if len(raw_shape) == 2 else 500  # ResNet activations are large
+        self.images = tf.placeholder(tf.uint8, [None] + raw_shape, name="eval_images")
         inputs = data_lib.to_network_input(self.images, dataset.mean, dataset.std)
         self.predictions = tf.argmax(network(inputs, training=False).logits, axis=-1)
 
-    def accuracy(self, sess, batch_size=2000):
+    def accuracy(self, sess, batch_size=None):
         split = self.dataset.test
+        batch_size = batch_size or self.batch_size
         correct = 0
-        for start in range(0, len(split.labels), batch_size):
-            preds = sess.run(self.predictions, {self.images: split.images[start:start + batch_size]})
-            correct += int(np.sum(preds == split.labels[start:start + batch_size]))
-        return 100.0 * correct / len(split.labels)
+        for start in range(0, self.count, batch_size):
+            end = min(start + batch_size, self.count)
+            preds = sess.run(self.predictions, {self.images: split.images[start:end]})
+            correct += int(np.sum(preds == split.labels[start:end]))
+        return 100.0 * correct / self.count
+
+
+def _teacher_optimizer(config, steps_per_epoch):
+    """B.1.1: Adam (constant lr). CIFAR-10 (DAFL's teacher-train.py): SGD momentum 0.9 with
+    the lr multiplied by ``lr_decay_factor`` at each of ``lr_boundaries_epochs``."""
+    step = tf.Variable(0, trainable=False, dtype=tf.int64, name="teacher_global_step")
+    learning_rate = config.learning_rate
+    if config.lr_boundaries_epochs:
+        epochs = [int(e) for e in config.lr_boundaries_epochs.split(",")]
+        values = [config.learning_rate * config.lr_decay_factor ** i
+                  for i in range(len(epochs) + 1)]
+        learning_rate = tf.train.piecewise_constant(
+            step, [tf.constant(e * steps_per_epoch, tf.int64) for e in epochs], values)
+    if config.optimizer == "adam":
+        return tf.train.AdamOptimizer(learning_rate), step
+    if config.optimizer == "momentum":
+        return tf.train.MomentumOptimizer(learning_rate, 0.9), step
+    raise ValueError("unknown teacher optimizer %r (expected 'adam' or 'momentum')"
+                     % config.optimizer)
 
 
 def train_teacher(config, dataset, out_path, threads=0, log=print, summary_dir=None):
@@ -102,18 +143,26 @@ def train_teacher(config, dataset, out_path, threads=0, log=print, summary_dir=N
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
-        teacher = make_classifier("teacher", dataset.num_classes, dropout=config.dropout)
+        teacher = make_classifier("teacher", dataset.num_classes, dropout=config.dropout,
+                                  task=config.task)
         pipeline = tf.data.Dataset.from_tensor_slices((images, labels))
         pipeline = pipeline.shuffle(len(images), seed=config.seed).repeat()
+        augment = data_lib.train_augmentation(dataset)
+        if augment is not None:
+            pipeline = pipeline.map(lambda x, y: (augment(x), y))
         pipeline = pipeline.batch(config.batch_size, drop_remainder=True).prefetch(2)
         batch_images, batch_labels = tf.data.make_one_shot_iterator(pipeline).get_next()
         logits = teacher(data_lib.to_network_input(batch_images, dataset.mean, dataset.std),
                          training=True).logits
+        batch_norm_updates = resnet.take_update_ops(teacher)
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=batch_labels, logits=logits))
-        train_op = tf.train.AdamOptimizer(config.learning_rate).minimize(
-            loss, var_list=teacher.trainable_variables)
-        evaluator = Evaluator(teacher, dataset)
+        optimizer, global_step = _teacher_optimizer(config, steps_per_epoch)
+        with tf.control_dependencies(batch_norm_updates):
+            train_op = optimizer.minimize(
+                loss + weight_decay_penalty(teacher.trainable_variables, config.weight_decay),
+                var_list=teacher.trainable_variables, global_step=global_step)
+        evaluator = Evaluator(teacher, dataset, config.test_examples)
         init = tf.global_variables_initializer()
     graph.finalize()
     start = time.time()
@@ -136,7 +185,8 @@ def train_teacher(config, dataset, out_path, threads=0, log=print, summary_dir=N
                 best = accuracy
                 checkpoint.save_network(sess, teacher, out_path, {
                     "task": config.task, "epoch": epoch, "test_accuracy": accuracy,
-                    "architecture": "LeNet-5"})
+                    "test_examples": evaluator.count,
+                    "architecture": architecture_name(config.task, "teacher")})
     scalars.close()
     return {"test_accuracy": best, "history": history, "wall_s": time.time() - start,
             "checkpoint": out_path}
@@ -198,16 +248,20 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
-        teacher = make_classifier("teacher", dataset.num_classes, trainable=False)
-        student = make_classifier("student", dataset.num_classes)
+        teacher = make_classifier("teacher", dataset.num_classes, trainable=False,
+                                  task=config.task)
+        student = make_classifier("student", dataset.num_classes, task=config.task)
         train_inputs = None
         if config.method == "student_kd":
             train_inputs = real_data_pipeline(
                 dataset.train.images, config.batch_size, config.seed,
-                lambda x: data_lib.to_network_input(x, dataset.mean, dataset.std))
-        distiller = distiller_cls(config, teacher, student, INPUT_SHAPE, train_inputs)
-        evaluator = Evaluator(student, dataset)
-        teacher_evaluator = Evaluator(teacher, dataset)
+                lambda x: data_lib.to_network_input(x, dataset.mean, dataset.std),
+                data_lib.train_augmentation(dataset))
+        distiller = distiller_cls(config, teacher, student, data_lib.network_input_shape(dataset),
+                                  train_inputs)
+        evaluator = Evaluator(student, dataset, config.test_examples)
+        teacher_evaluator = Evaluator(teacher, dataset, config.test_examples)
+        sample_ops = _generator_sample_ops(distiller, teacher)
         init = tf.global_variables_initializer()
         partial = PartialRun(partial_dir, checkpoint_every_s)
     graph.finalize()
@@ -224,9 +278,12 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
         evaluate = lambda: {"test_accuracy": evaluator.accuracy(sess)}  # noqa: E731
         train_rounds(sess, config, distiller, state, evaluate, progress, scalars, partial, start)
         progress.update(state["step"], "done", force=True)
+        samples = _generator_samples(sess, sample_ops, dataset)
     scalars.close()
     history = state["history"]
     return {
+        "_samples": samples,
+        "test_examples": evaluator.count,
         "test_accuracy": history[-1]["test_accuracy"],
         "best_test_accuracy": max(h["test_accuracy"] for h in history),
         "teacher_test_accuracy": teacher_accuracy,
@@ -296,6 +353,31 @@ def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, pa
         if state["step"] < config.student_steps:
             partial.maybe_save(sess, state)
     return state
+
+
+SAMPLES_PER_CELL = 256
+
+
+def _generator_sample_ops(distiller, teacher):
+    """Ops drawing a few samples of each generator with the teacher's class (Figure 4)."""
+    if not distiller.has_generators:
+        return None
+    k = len(distiller.bank)
+    per_generator = max(1, SAMPLES_PER_CELL // k)
+    images = tf.concat(distiller.bank.sample(per_generator * k), axis=0)
+    probs = tf.nn.softmax(teacher(images, training=False).logits)
+    return {"images": images, "teacher_class": tf.argmax(probs, axis=-1),
+            "teacher_confidence": tf.reduce_max(probs, axis=-1),
+            "generator": tf.constant(np.repeat(np.arange(k), per_generator))}
+
+
+def _generator_samples(sess, sample_ops, dataset):
+    """The samples as display-ready uint8 images (normalisation undone), or None."""
+    if sample_ops is None:
+        return None
+    values = sess.run(sample_ops)
+    values["images"] = data_lib.from_network_input(values["images"], dataset.mean, dataset.std)
+    return values
 
 
 def _fmt(fetched):

@@ -22,7 +22,9 @@ class DAFLDistiller(Distiller):
         cfg = self.config
         return nets.DCGANGenerator(name, latent_dim=cfg.latent_dim,
                                    channels=self.input_shape[-1], image_size=self.input_shape[0],
-                                   batch_norm=cfg.generator_batch_norm)
+                                   batch_norm=cfg.generator_batch_norm,
+                                   output_scale=cfg.generator_output_scale,
+                                   output_shift=cfg.generator_output_shift)
 
     def _generator_loss(self, teacher_out):
         """Hook: L_G (Eq. 3) of one generator's batch, a namedtuple with ``total`` first.

@@ -4,6 +4,7 @@
     python -m reproduce distill --method gas --task mnist --seed 0 --profile quick
     python -m reproduce distill --method gas --env cartpole --seed 0 --profile quick
     python -m reproduce run_all --profile quick --only table1 --jobs 2
+    python -m reproduce run_all --profile quick --backend ray [--ray_address HOST:PORT]
     python -m reproduce tables --profile quick [--only table1]
     python -m reproduce check [--require 0.5]
     python -m reproduce report
@@ -11,6 +12,9 @@
     python -m reproduce env_info --env humanoid --seed 0 --steps 1000
     python -m reproduce train_teacher --env cartpole --profile quick --seed 0   # PPO teacher
     python -m reproduce bench --bench_rl cartpole,halfcheetah [--batch_sizes=]
+    python -m reproduce bench [--torch_python PATH]
+    python -m reproduce fig2_teacher --k 3 --profile quick
+    python -m reproduce fig2_distill --k 3 --method dafl_reinit --seed 0 --profile quick
 """
 import os
 import sys
@@ -18,15 +22,16 @@ import sys
 from absl import app, flags
 
 COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", "bench",
-            "env_info")
+            "env_info",
+            "fig2_teacher", "fig2_distill")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
                   "smoke: seconds. Default: paper when TensorFlow sees a GPU, else quick.")
 flags.DEFINE_string("task", None, "Image task (mnist, fashion_mnist, ...; see reproduce/configs.py).")
-flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas"],
-                  "Distillation method.")
+flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas", "dafl_reinit"],
+                  "Distillation method (dafl_reinit: Figure 2 only).")
 flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environment).",
                      lower_bound=0)
 flags.DEFINE_string("data_dir", None, "Dataset folder (default: $GAS_DATA_DIR, else "
@@ -46,6 +51,20 @@ flags.DEFINE_string("torch_python", None, "bench: a Python with torch to run "
                     "../shared/bench/peer_step_torch.py in the same session.")
 flags.DEFINE_list("batch_sizes", ["64", "512"], "bench: batch sizes.")
 flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", lower_bound=1)
+flags.DEFINE_enum("backend", "local", ["local", "ray"], "run_all: where cells run: local "
+                  "(--jobs subprocesses here) or ray (one Ray task per cell; see "
+                  "reproduce/ray_backend.py).")
+flags.DEFINE_string("ray_address", None, "run_all --backend ray: the Ray head's host:port "
+                    "(default: start a local Ray instance).")
+flags.DEFINE_float("gpus_per_cell", 0.0, "run_all --backend ray: GPUs each cell asks Ray for.",
+                   lower_bound=0.0)
+flags.DEFINE_list("cells", None, "run_all: only the cells whose names match one of these "
+                  "patterns (fnmatch), plus the teachers they need, e.g. --cells 'mnist/gas/*'.")
+flags.DEFINE_integer("bench_grid_cells", 0, "bench: instead of the training steps, time this "
+                     "many trivial cells through the local and the Ray grid executors.",
+                     lower_bound=0)
+flags.DEFINE_list("bench_ray_actors", [], "bench: instead of the training steps, env steps/s "
+                  "of the PPO actors as worker processes vs Ray actors, for these RL tasks.")
 flags.DEFINE_string("env", None, "RL task: cartpole, mountaincar, halfcheetah, humanoid, "
                     "humanoid_standup, pong, breakout, seaquest, enduro, pong_lowdim.")
 flags.DEFINE_integer("steps", 1000, "env_info: steps of the seeded fixed action sequence.",
@@ -54,6 +73,10 @@ flags.DEFINE_list("bench_envs", [], "bench: RL tasks whose env steps/s to measur
                   "single env and make_vec_env), e.g. cartpole,halfcheetah.")
 flags.DEFINE_list("bench_rl", [], "bench: RL tasks whose actor env steps/s (worker processes "
                   "vs the raw simulator) and learner updates/s to measure.")
+flags.DEFINE_integer("k", None, "fig2_teacher/fig2_distill: exemplars per class (1-5 MNIST "
+                     "digits; 6-10 add Kuzushiji-MNIST symbols).", lower_bound=1)
+flags.DEFINE_bool("retrain_teachers", False, "run_all: train the requested families' teachers "
+                  "anew even if present (shipped); students of a changed teacher are rerun.")
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
@@ -81,10 +104,37 @@ def _require(*names):
         raise SystemExit("error: %s needs --%s" % (sys.argv[1], " --".join(missing)))
 
 
+def _parse_flags(argv):
+    """absl's parser, but a bad flag gives one line `error: ...` on stderr and exit 2."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print("error: %s (python -m reproduce --helpshort lists the flags)"
+              % " ".join(str(e).split()), file=sys.stderr)
+        sys.exit(2)
+
+
+def _check_writable(path, create):
+    """ConfigError naming --results_dir when ``path`` cannot be written (a probe file is made
+    and removed; permission bits alone do not tell, e.g. for root)."""
+    import tempfile
+    from building_blocks.config import ConfigError
+    if not create and not os.path.isdir(path):
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-probe.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ConfigError("cannot write to --results_dir %s (%s); point it at a writable folder"
+                          % (path, e.strerror or e))
+
+
 def main(argv):
     if len(argv) != 2 or argv[1] not in COMMANDS:
-        raise SystemExit("usage: python -m reproduce {%s} [flags]; got %s"
-                         % ("|".join(COMMANDS), " ".join(argv[1:]) or "no command"))
+        raise SystemExit("error: unknown command %s; usage: python -m reproduce {%s} [flags]"
+                         % (" ".join(argv[1:]) or "(none)", "|".join(COMMANDS)))
     command = argv[1]
     if FLAGS.threads:  # oneDNN/OpenMP reads this when TensorFlow is first imported, below
         os.environ.setdefault("OMP_NUM_THREADS", str(FLAGS.threads))
@@ -101,6 +151,8 @@ def main(argv):
                                             if FLAGS.profile == "paper" else "no GPU visible"))
         os.environ["GAS_PROFILE_CHOICE"] = "default (%s)" % FLAGS.profile
     try:
+        if command not in ("bench", "env_info"):
+            _check_writable(results_dir, create=command in ("train_teacher", "distill", "run_all"))
         if command == "train_teacher" and FLAGS.env:
             from reproduce import rl_cells
             rl_cells.run_rl_teacher(FLAGS.env, FLAGS.profile, results_dir, FLAGS.seed,
@@ -124,7 +176,20 @@ def main(argv):
             from reproduce import families
             only = FLAGS.only or list(families.REGISTRY)
             grid.run_all(FLAGS.profile, only, FLAGS.jobs, results_dir, FLAGS.data_dir,
-                         _seeds(), FLAGS.threads, _log)
+                         _seeds(), FLAGS.threads, _log, FLAGS.retrain_teachers,
+                         backend=FLAGS.backend,
+                         ray_address=FLAGS.ray_address, gpus_per_cell=FLAGS.gpus_per_cell,
+                         cell_patterns=FLAGS.cells)
+        elif command == "fig2_teacher":
+            _require("k")
+            from reproduce import fig2
+            fig2.run_teacher(FLAGS.k, FLAGS.profile, results_dir, FLAGS.data_dir, FLAGS.threads,
+                             FLAGS.set, _log)
+        elif command == "fig2_distill":
+            _require("k", "method")
+            from reproduce import fig2
+            fig2.run_distill(FLAGS.method, FLAGS.k, FLAGS.profile, FLAGS.seed, results_dir,
+                             FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log)
         elif command == "tables":
             from reproduce import families
             for family in families.get(FLAGS.only or list(families.REGISTRY)):
@@ -134,6 +199,12 @@ def main(argv):
             check.run_check(results_dir, FLAGS.require, _log)
         elif command == "report":
             report.write_report(results_dir, _log)
+        elif command == "bench" and (FLAGS.bench_grid_cells or FLAGS.bench_ray_actors):
+            from reproduce import bench_grid
+            if FLAGS.bench_grid_cells:
+                bench_grid.main(FLAGS.bench_grid_cells, FLAGS.jobs, _log)
+            if FLAGS.bench_ray_actors:
+                bench_grid.actors_main(FLAGS.bench_ray_actors, _log)
         elif command == "bench":
             from reproduce import bench
             bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
@@ -149,10 +220,10 @@ def main(argv):
             from reproduce import env_info
             env_info.main(FLAGS.env, FLAGS.seed, FLAGS.steps)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
-            check.CheckError) as e:
+            check.CheckError, tables.ResultsError) as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(2)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from building_blocks import nets  # noqa: F401  (keeps import order: tf_compat first)
-from building_blocks.config import DistillConfig
+from building_blocks.config import ConfigError, DistillConfig
 from building_blocks.runner import INPUT_SHAPE, make_classifier
 from building_blocks.tf_compat import build_info, make_session, tf
 from dafl_baseline.distiller import DAFLDistiller
@@ -88,7 +88,14 @@ def torch_reference(torch_python, batch_sizes, impl, log):
 
 
 def main(batch_sizes, iters, threads, torch_python, log):
-    batch_sizes = [int(b) for b in batch_sizes]
+    try:
+        batch_sizes = [int(b) for b in batch_sizes]
+    except ValueError:
+        batch_sizes = [0]
+    if not batch_sizes or min(batch_sizes) < 1:
+        raise ConfigError("--batch_sizes must be a comma-separated list of positive integers")
+    if torch_python and not os.access(torch_python, os.X_OK):
+        raise ConfigError("--torch_python %s is not an executable Python" % torch_python)
     info = build_info()
     log("bench: tensorflow %s (oneDNN: %s), %d intra-op threads, packages %s" % (
         info["tensorflow"], info["onednn"], threads, provenance.package_versions()))

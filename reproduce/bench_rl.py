@@ -40,8 +40,10 @@ def raw_steps_per_s(envs, task, seconds=3.0, seed=0):
     return steps / (time.perf_counter() - start)
 
 
-def actor_steps_per_s(env_module, task, num_envs, num_workers, seconds=8.0, seed=0):
-    """Env steps/s of ProcessActors with a freshly initialised teacher policy."""
+def actor_steps_per_s(env_module, task, num_envs, num_workers, seconds=8.0, seed=0,
+                      backend_kind="process"):
+    """Env steps/s of the actors (ProcessActors, or ``backend_kind`` e.g. 'ray') with a
+    freshly initialised teacher policy."""
     from building_blocks import actors, policies  # pylint: disable=g-import-not-at-top
     from building_blocks.tf_compat import tf  # pylint: disable=g-import-not-at-top
     envs = importlib.import_module(env_module)
@@ -53,7 +55,10 @@ def actor_steps_per_s(env_module, task, num_envs, num_workers, seconds=8.0, seed
             sess.run(tf.global_variables_initializer())
             params = policies.network_params(sess, net)
     setups = actors.worker_setups(env_module, task, spec, num_envs, num_workers, seed, 32)
-    backend = actors.ProcessActors(setups, queue_size_per_worker=1000)
+    if backend_kind == "process":
+        backend = actors.ProcessActors(setups, queue_size_per_worker=1000)
+    else:
+        backend = actors.make_backend(backend_kind, setups)
     backend.start(params, 0)
     try:
         # Warm-up: every worker has started and sent a rollout.

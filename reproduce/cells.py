@@ -10,16 +10,19 @@ A cell's JSON is written atomically when it finishes, so it exists only for fini
 that is the resume rule.
 """
 import collections
+import io
 import os
 import sys
 import time
+
+import numpy as np
 
 from building_blocks import checkpoint
 from building_blocks import data as data_lib
 from building_blocks import runner
 from building_blocks.config import apply_overrides, describe, to_dict
 from building_blocks.distiller import NoiseKD, StudentKD
-from building_blocks.io_utils import atomic_write_json
+from building_blocks.io_utils import atomic_write_bytes, atomic_write_json
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
 from reproduce import configs, provenance
@@ -69,6 +72,43 @@ def partial_dir(results_dir, profile, cell):
     return os.path.join(profile_dir(results_dir, profile), "partial", cell_name(cell))
 
 
+def write_samples(results_dir, profile, cell, samples, record):
+    """Writes a DAFL/GAS cell's generator samples (``runner.distill``'s ``_samples``) beside
+    its JSON and names the file in ``record``; nothing for methods without generators."""
+    if samples is None:
+        return
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **samples)
+    atomic_write_bytes(samples_path(results_dir, profile, cell), buffer.getvalue())
+    record["samples_file"] = os.path.basename(samples_path(results_dir, profile, cell))
+
+
+def samples_path(results_dir, profile, cell):
+    """Generator samples of a finished DAFL/GAS cell (Figure 4): uint8 images, the teacher's
+    class and confidence, the generator index."""
+    return result_path(results_dir, profile, cell)[:-len(".json")] + ".samples.npz"
+
+
+def _data_provenance(task):
+    if task == "cifar10":
+        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+        if cifar10.checksums_skipped():
+            return {"data_checksums": "SKIPPED (%s set: generated test data)" % cifar10.SKIP_ENV}
+    return {"data_checksums": "verified"}
+
+
+def check_teacher_architecture(metadata, task, path):
+    """A teacher checkpoint made for another architecture fails with a clear message (the
+    name/shape check in checkpoint.load_network would catch it too, less readably)."""
+    expected = runner.architecture_name(task, "teacher")
+    found = metadata.get("architecture")
+    if found is not None and found != expected:
+        raise checkpoint.CheckpointError(
+            "teacher checkpoint %s holds a %s, but task %s needs a %s teacher. See README "
+            "(\"Teacher checkpoints\") for the expected .npz format." % (path, found, task,
+                                                                       expected))
+
+
 def log_path(results_dir, profile, cell):
     return os.path.join(profile_dir(results_dir, profile), "logs",
                         cell_name(cell).replace("/", "_") + ".log")
@@ -88,6 +128,7 @@ def _record(cell, profile, config, result, started):
 
 def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=(), log=print):
     config = apply_overrides(configs.teacher_config(task, profile), overrides)
+    config.validate()
     log(describe(config))
     dataset = data_lib.load_image_task(task, data_dir)
     started = time.time()
@@ -95,6 +136,7 @@ def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=
     result = runner.train_teacher(config, dataset, teacher_path(results_dir, profile, task),
                                   threads, log, summary_dir(results_dir, profile, cell))
     record = _record(cell, profile, config, result, started)
+    record.update(_data_provenance(task))
     atomic_write_json(result_path(results_dir, profile, cell), record)
     log("teacher %s: best test accuracy %.2f%% (%s)" % (task, result["test_accuracy"],
                                                         runner.format_duration(result["wall_s"])))
@@ -107,7 +149,8 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
     config.validate()
     log(describe(config))
     checkpoint_path = teacher_checkpoint or teacher_path(results_dir, profile, task)
-    checkpoint.read_metadata(checkpoint_path)  # fail early and clearly if the teacher is missing
+    # Fail early and clearly if the teacher is missing or of another architecture.
+    check_teacher_architecture(checkpoint.read_metadata(checkpoint_path), task, checkpoint_path)
     dataset = data_lib.load_image_task(task, data_dir)
     started = time.time()
     cell = distill_cell(task, method, seed)
@@ -115,8 +158,11 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
         config, DISTILLERS[method], dataset, checkpoint_path, threads, log,
         summary_dir(results_dir, profile, cell), partial_dir(results_dir, profile, cell),
         float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
+    samples = result.pop("_samples", None)
     record = _record(cell, profile, config, result, started)
     record["overrides"] = list(overrides)
+    record.update(_data_provenance(task))
+    write_samples(results_dir, profile, cell, samples, record)
     atomic_write_json(result_path(results_dir, profile, cell), record)
     runner.clear_partial(partial_dir(results_dir, profile, cell))
     log("%s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (

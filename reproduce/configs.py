@@ -10,10 +10,12 @@ Where the paper is silent, the choice is marked CHOICE and explained in README.m
 ("Deviations and choices").
 """
 from building_blocks.config import ConfigError, DistillConfig, TeacherConfig
+from reproduce import cifar10_configs
 
 PROFILES = ("paper", "quick", "smoke")
 IMAGE_TASKS = ("mnist", "fashion_mnist")
 TABLE1_TASKS = ("mnist", "fashion_mnist", "cifar10")
+CIFAR_TASKS = ("cifar10",)  # ResNet-34 → ResNet-18: reproduce/cifar10_configs.py
 METHODS = ("student_kd", "noise_kd", "dafl", "gas")
 SEEDS = {"paper": (0, 1, 2), "quick": (0, 1, 2), "smoke": (0, 1)}  # B.1.1: 3 seeds
 TEACHER_SEED = 0
@@ -22,8 +24,9 @@ TEACHER_SEED = 0
 def _check(profile, task=None, method=None):
     if profile not in PROFILES:
         raise ConfigError("unknown --profile %r; choose one of %s" % (profile, ", ".join(PROFILES)))
-    if task is not None and task not in IMAGE_TASKS:
-        raise ConfigError("unknown --task %r; choose one of %s" % (task, ", ".join(IMAGE_TASKS)))
+    if task is not None and task not in IMAGE_TASKS + CIFAR_TASKS:
+        raise ConfigError("unknown --task %r; choose one of %s"
+                          % (task, ", ".join(IMAGE_TASKS + CIFAR_TASKS)))
     if method is not None and method not in METHODS:
         raise ConfigError("unknown --method %r; choose one of %s" % (method, ", ".join(METHODS)))
 
@@ -31,6 +34,8 @@ def _check(profile, task=None, method=None):
 def teacher_config(task, profile):
     """B.1.1: Adam 7e-4, dropout 0.2, best test-accuracy checkpoint kept."""
     _check(profile, task)
+    if task in CIFAR_TASKS:
+        return cifar10_configs.teacher_config(profile)
     epochs = {"paper": 30, "quick": 8, "smoke": 1}[profile]  # CHOICE: paper gives no epoch count
     examples = 2048 if profile == "smoke" else 0
     return TeacherConfig(task=task, epochs=epochs, train_examples=examples, seed=TEACHER_SEED)
@@ -62,6 +67,8 @@ def distill_config(method, task, profile, seed):
     _check(profile, task, method)
     if seed < 0:
         raise ConfigError("seed must be >= 0, got %d" % seed)
+    if task in CIFAR_TASKS:
+        return cifar10_configs.distill_config(method, profile, seed)
     common = dict(method=method, task=task, seed=seed,
                   student_steps=_STUDENT_STEPS[profile][task], batch_size=_BATCH[profile],
                   eval_every=_EVAL_EVERY[profile], log_every_s=30.0 if profile != "smoke" else 5.0)

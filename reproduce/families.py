@@ -10,7 +10,9 @@ A ``GridCell`` is what the grid needs to know of a cell:
   adds itself (--profile, --results_dir, --data_dir, --threads);
 - ``result_path``: the JSON the cell writes atomically when it finishes (the resume rule);
 - ``cost``: relative cost units for the ETA;
-- ``needs``: the name of the cell that must finish first (a student needs its teacher), or None.
+- ``needs``: the name of the cell that must finish first (a student needs its teacher), or None;
+- ``teacher_checkpoint``: (students, optional) the teacher .npz it distils; a finished student
+  whose recorded ``teacher_checkpoint_sha256`` differs from that teacher's is stale and rerun.
 """
 import collections
 import os
@@ -18,7 +20,8 @@ import os
 from building_blocks.config import ConfigError
 from reproduce import cells, configs
 
-GridCell = collections.namedtuple("GridCell", ["name", "args", "result_path", "cost", "needs"])
+GridCell = collections.namedtuple("GridCell", ["name", "args", "result_path", "cost", "needs",
+                                               "teacher_checkpoint"], defaults=(None,))
 
 
 class Family(object):
@@ -58,32 +61,64 @@ def _image_student(results_dir, profile, task, method, seed):
                     ["distill", "--task", task, "--method", method, "--seed", str(seed)],
                     cells.result_path(results_dir, profile, cell),
                     config.student_steps * student_unit + generator_steps,
-                    cells.cell_name(cells.teacher_cell(task)))
+                    cells.cell_name(cells.teacher_cell(task)),
+                    cells.teacher_path(results_dir, profile, task))
 
 
 class Table1(Family):
     """Table 1: Teacher, Student KD, KD on noise, DAFL and GAS on the image tasks."""
 
+    data_dir = None  # set by cells(); None = the default data folder
+
     name = "table1"
     outputs = ("table1.csv", "table1.md", "figures/table1.png")
 
+    data_dir = None
+
     def preflight(self, data_dir):
+        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
         from building_blocks import data as data_lib  # pylint: disable=g-import-not-at-top
+        from reproduce import tables  # pylint: disable=g-import-not-at-top
+        tables.table1_rows([], "", tables.load_paper_reference())  # every paper row present
         for task in configs.IMAGE_TASKS:
             data_lib.load_image_task(task, data_dir)
+        # CIFAR-10 cannot be downloaded here: absent, its cells are skipped and reported "not
+        # run: data missing"; present, a corrupt or altered file stops the grid now.
+        if cifar10.is_available(data_dir):
+            data_lib.load_image_task("cifar10", data_dir)
+        else:
+            print("run_all: CIFAR-10 cells skipped. " + cifar10.missing_message(data_dir),
+                  flush=True)
 
     def cells(self, profile, seeds, results_dir, data_dir):
+        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+        from reproduce import cifar10_configs  # pylint: disable=g-import-not-at-top
+        self.data_dir = data_dir
         seeds = seeds or configs.SEEDS[profile]
-        teachers = [_image_teacher(results_dir, profile, task) for task in configs.IMAGE_TASKS]
+        tasks = configs.IMAGE_TASKS
+        if cifar10.is_available(data_dir):
+            tasks = tasks + configs.CIFAR_TASKS
+        teachers = [_image_teacher(results_dir, profile, task) for task in tasks]
         # Most expensive first so parallel jobs finish together.
         order = ("dafl", "gas", "student_kd", "noise_kd")
         students = [_image_student(results_dir, profile, task, method, seed)
-                    for method in order for task in configs.IMAGE_TASKS for seed in seeds]
+                    for method in order for task in tasks for seed in seeds
+                    if task not in configs.CIFAR_TASKS
+                    or method in cifar10_configs.METHODS_IN_TABLE1]
         return teachers, students
 
     def write_outputs(self, results_dir, profile, run_info=None, log=print):
-        from reproduce import tables  # pylint: disable=g-import-not-at-top
-        return tables.write_table1(results_dir, profile, run_info)
+        from reproduce import figures, tables  # pylint: disable=g-import-not-at-top
+        rows = tables.write_table1(results_dir, profile, run_info,
+                                   tables.not_run_notes(self.data_dir))
+        # Generator samples per task (issue 4, like the paper's Figure 4), for every task
+        # whose DAFL or GAS seed-0 cell saved samples.
+        for task in configs.TABLE1_TASKS:
+            if any(os.path.exists(figures.sample_file(results_dir, profile, task, method, 0))
+                   for method in ("dafl", "gas")):
+                log("table1: %s" % figures.plot_samples(task, results_dir, profile,
+                                                        self.data_dir))
+        return rows
 
 
 REGISTRY = collections.OrderedDict()
@@ -95,6 +130,15 @@ def register(family):
 
 
 register(Table1())
+
+
+def _register_fig2():
+    from reproduce import fig2  # pylint: disable=g-import-not-at-top
+    if hasattr(fig2, "Fig2"):  # else fig2 is being imported first; it registers itself
+        register(fig2.Fig2())
+
+
+_register_fig2()
 
 
 def get(names):

@@ -47,3 +47,64 @@ def plot_table1(rows, path):
         atomic_write_bytes(path, f.read())
     os.unlink(tmp)
     return path
+
+
+def sample_file(results_dir, profile, task, method, seed):
+    from reproduce import cells  # pylint: disable=g-import-not-at-top
+    return cells.samples_path(results_dir, profile, cells.distill_cell(task, method, seed))
+
+
+def plot_samples(task, results_dir, profile, data_dir=None, seed=0, per_class=4, path=None,
+                 methods=("dafl", "gas")):
+    """Figure 4 for an image task: per teacher class (rows), real test images beside DAFL's
+    and GAS's generated samples grouped by the teacher's argmax class (empty cells: the
+    generators produced no sample of that class). Reads the ``*.samples.npz`` the DAFL/GAS
+    cells write; writes <results>/figures/samples_<task>.png and returns its path."""
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    from building_blocks import data as data_lib  # pylint: disable=g-import-not-at-top
+    dataset = data_lib.load_image_task(task, data_dir)
+    real = data_lib.from_network_input(
+        data_lib.to_network_input(dataset.test.images, dataset.mean, dataset.std),
+        dataset.mean, dataset.std)
+    columns = [("real (test set)", real, dataset.test.labels)]
+    for method in methods:
+        sample_path = sample_file(results_dir, profile, task, method, seed)
+        if os.path.exists(sample_path):
+            with np.load(sample_path) as samples:
+                columns.append(("%s (seed %d)" % (method.upper(), seed), samples["images"],
+                                samples["teacher_class"]))
+        else:
+            columns.append(("%s: not run" % method.upper(), None, None))
+    classes = dataset.num_classes
+    figure, axes = plt.subplots(classes, len(columns) * per_class,
+                                figsize=(0.55 * len(columns) * per_class, 0.6 * classes + 0.6),
+                                squeeze=False)
+    for c in range(classes):
+        for j, (title, images, labels) in enumerate(columns):
+            chosen = [] if images is None else np.flatnonzero(labels == c)[:per_class]
+            for i in range(per_class):
+                ax = axes[c][j * per_class + i]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                if i < len(chosen):
+                    image = images[chosen[i]]
+                    ax.imshow(image[..., 0] if image.shape[-1] == 1 else image,
+                              cmap="gray" if image.shape[-1] == 1 else None,
+                              vmin=0, vmax=255, interpolation="nearest")
+                if c == 0 and i == 0:
+                    ax.set_title(title, fontsize=7, loc="left")
+                if j == 0 and i == 0:
+                    ax.set_ylabel(str(c), fontsize=7, rotation=0, labelpad=8)
+    figure.suptitle("%s (%s profile): real images and generator samples per teacher class"
+                    % (task, profile), fontsize=8)
+    path = path or os.path.join(results_dir, "figures", "samples_%s.png" % task)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp.png"
+    figure.savefig(tmp, dpi=110)
+    plt.close(figure)
+    with open(tmp, "rb") as f:
+        atomic_write_bytes(path, f.read())
+    os.unlink(tmp)
+    return path

@@ -7,13 +7,15 @@ reported failed, not run, if that teacher failed). The executor that runs one ce
 is pluggable (``BACKENDS``): the default is a local thread pool of subprocesses.
 """
 import concurrent.futures
+import json
+import fnmatch
 import os
 import subprocess
 import sys
 import threading
 import time
 
-from building_blocks.io_utils import atomic_write_json
+from building_blocks.io_utils import atomic_write_json, remove_stale_temp_files
 from building_blocks.runner import format_duration
 from reproduce import cells, families, provenance
 
@@ -81,6 +83,38 @@ def _run_cell(cell, flags, tracker, execute):
     return ok
 
 
+def is_stale(cell):
+    """True for a finished student whose recorded teacher SHA-256 differs from the SHA-256 of
+    its teacher checkpoint now (the teacher was retrained since): it must be rerun, so that
+    students of an old teacher are never mixed with a new one. Unknown either way: not stale."""
+    teacher = getattr(cell, "teacher_checkpoint", None)
+    if not teacher or not os.path.exists(cell.result_path) or not os.path.exists(teacher + ".json"):
+        return False
+    try:
+        with open(cell.result_path) as f:
+            recorded = json.load(f).get("teacher_checkpoint_sha256")
+        with open(teacher + ".json") as f:
+            current = json.load(f).get("sha256")
+    except ValueError:
+        return False
+    return bool(recorded and current and recorded != current)
+
+
+def needs_run(cell):
+    """Not finished, or finished from a teacher that has changed since (``is_stale``)."""
+    return not os.path.exists(cell.result_path) or is_stale(cell)
+
+
+def forget_teachers(teachers, log):
+    """--retrain_teachers: removes the teachers' cell JSONs so they train again (an interrupted
+    retraining is then retried by a rerun); their students become stale if the new weights
+    differ (``is_stale``)."""
+    for cell in teachers:
+        if os.path.exists(cell.result_path):
+            os.unlink(cell.result_path)
+            log("    %s: retraining (--retrain_teachers)" % cell.name)
+
+
 def collect_cells(requested, profile, seeds, results_dir, data_dir):
     """(teachers, students) of all requested families, each cell once, in order."""
     teachers, students, seen = [], [], set()
@@ -94,9 +128,27 @@ def collect_cells(requested, profile, seeds, results_dir, data_dir):
     return teachers, students
 
 
+def select_cells(teachers, students, patterns):
+    """Keeps the cells whose names match one of the fnmatch ``patterns`` (e.g. "mnist/gas/*"),
+    plus the teachers the kept students need; GridError if a pattern matches nothing."""
+    if not patterns:
+        return teachers, students
+    names = [c.name for c in teachers + students]
+    unmatched = [p for p in patterns if not fnmatch.filter(names, p)]
+    if unmatched:
+        raise GridError("--cells %s matches no cell; cell names look like %s"
+                        % (",".join(unmatched), ", ".join(names[:3] + names[-1:])))
+    kept = [c for c in students if any(fnmatch.fnmatchcase(c.name, p) for p in patterns)]
+    needed = {c.needs for c in kept}
+    return ([c for c in teachers
+             if c.name in needed or any(fnmatch.fnmatchcase(c.name, p) for p in patterns)], kept)
+
+
 def execute_cells(teachers, students, flags, jobs, log, execute=run_local):
     """Runs the cells (teachers first); returns the names of the cells that failed."""
-    todo = [c for c in teachers + students if not os.path.exists(c.result_path)]
+    teacher_todo = {c.name for c in teachers if needs_run(c)}
+    todo = [c for c in teachers if c.name in teacher_todo] + [
+        c for c in students if needs_run(c) or c.needs in teacher_todo]  # estimate, for the ETA
     tracker = _Tracker(sum(c.cost for c in todo), len(todo), log)
     failed, ok_by_name = [], {}
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
@@ -105,6 +157,18 @@ def execute_cells(teachers, students, flags, jobs, log, execute=run_local):
             ok_by_name[cell.name] = future.result()
             if not ok_by_name[cell.name]:
                 failed.append(cell.name)
+        # Now that teachers are final: which students are unfinished or stale.
+        estimate = [c for c in todo if c in students]
+        todo = [c for c in todo if c in teachers] + [c for c in students if needs_run(c)]
+        stale = [c.name for c in students if is_stale(c)]
+        if stale:
+            log("    %d student cell(s) stale (their teacher changed since they ran), rerun: %s"
+                % (len(stale), ", ".join(stale)))
+        with tracker.lock:
+            extra = [c for c in todo if c in students and c not in estimate]
+            dropped = [c for c in estimate if c not in todo]
+            tracker.total_cost += sum(c.cost for c in extra) - sum(c.cost for c in dropped)
+            tracker.total_cells += len(extra) - len(dropped)
         runnable = [c for c in students
                     if c in todo and (c.needs is None or ok_by_name.get(c.needs, True))]
         for cell in students:
@@ -118,9 +182,25 @@ def execute_cells(teachers, students, flags, jobs, log, execute=run_local):
     return failed
 
 
-def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads=0, log=print):
+BACKENDS = ("local", "ray")
+
+
+def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads=0, log=print,
+            retrain_teachers=False, backend="local", ray_address=None, gpus_per_cell=0,
+            cell_patterns=None):
     """Runs the requested families; raises GridError if a cell failed (after writing the
-    outputs of every finished cell)."""
+    outputs of every finished cell).
+
+    ``backend``: ``local`` (a pool of ``jobs`` subprocesses here) or ``ray`` (one Ray task per
+    cell asking for ``threads`` CPUs and ``gpus_per_cell`` GPUs, on the cluster at
+    ``ray_address``, else on a local Ray instance; see reproduce/ray_backend.py).
+    ``retrain_teachers``: train the families' teachers anew even if present; students of a
+    teacher whose weights change are rerun.
+    ``cell_patterns``: run only the cells matching these (fnmatch) and the teachers they need."""
+    if backend not in BACKENDS:
+        raise GridError("unknown --backend %r; choose one of %s" % (backend, ", ".join(BACKENDS)))
+    if ray_address and backend != "ray":
+        raise GridError("--ray_address needs --backend ray")
     requested = families.get(only)
     seeds = tuple(seeds) if seeds else None
     jobs = max(1, jobs)
@@ -131,32 +211,56 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     flags = {"profile": profile, "results_dir": results_dir, "data_dir": data_dir,
              "threads": threads}
     teachers, students = collect_cells(requested, profile, seeds, results_dir, data_dir)
+    teachers, students = select_cells(teachers, students, cell_patterns)
+    if retrain_teachers:
+        forget_teachers(teachers, log)
     all_cells = teachers + students
-    todo = [c for c in all_cells if not os.path.exists(c.result_path)]
+    todo = [c for c in all_cells if needs_run(c)]
     log("run_all: profile %s, families %s, seeds %s, %d cells to run (%d already finished, "
         "skipped), %d job(s) × %d thread(s); logs in %s" % (
             profile, ",".join(f.name for f in requested),
             list(seeds) if seeds else "the profile's", len(todo), len(all_cells) - len(todo),
             jobs, threads, families.family_log_dir(results_dir, profile)))
+    stale = (remove_stale_temp_files(cells.profile_dir(results_dir, profile))
+             + remove_stale_temp_files(results_dir, recursive=False)
+             + remove_stale_temp_files(os.path.join(results_dir, "figures")))
+    if stale:
+        log("run_all: removed %d unfinished temporary file(s) left by an interrupted write"
+            % stale)
     start = time.time()
-    failed = execute_cells(teachers, students, flags, jobs, log)
+    if backend == "ray":
+        from reproduce import ray_backend  # pylint: disable=g-import-not-at-top
+        with ray_backend.RayExecutor(ray_address, threads, gpus_per_cell,
+                                     local_cpus=jobs * threads, log=log) as executor:
+            failed = execute_cells(teachers, students, flags, executor.max_in_flight(), log,
+                                   executor)
+    else:
+        failed = execute_cells(teachers, students, flags, jobs, log)
     run_info = {
         "command": " ".join(["./run_all.sh"] + sys.argv[2:]), "profile": profile,
         "profile_choice": os.environ.get("GAS_PROFILE_CHOICE", "--profile %s" % profile),
         "only": [f.name for f in requested], "jobs": jobs, "threads_per_job": threads,
+        "backend": backend,
         "seeds": list(seeds) if seeds else "profile default",
         "cells_run": len(todo), "cells_skipped": len(all_cells) - len(todo), "failed": failed,
+        "retrain_teachers": bool(retrain_teachers),
         "wall_s": round(time.time() - start, 1), "finished": time.time(),
     }
     run_info.update(provenance.environment())
     atomic_write_json(os.path.join(cells.profile_dir(results_dir, profile), "run_all.json"),
                       run_info)
+    # The same record per family set, so one family's run does not hide another's.
+    atomic_write_json(os.path.join(cells.profile_dir(results_dir, profile), "run_all_%s.json"
+                                   % "+".join(f.name for f in requested)), run_info)
     for family in requested:
         family.write_outputs(results_dir, profile, run_info, log)
         log("run_all: %s -> %s" % (family.name, ", ".join(
             os.path.join(results_dir, o) for o in family.outputs)))
     from reproduce import check, report  # pylint: disable=g-import-not-at-top
-    check.run_check(results_dir, log=log)
+    try:
+        check.run_check(results_dir, log=log)
+    except check.CheckError as e:  # e.g. only fig2 (no paper numbers) in a fresh folder
+        log("run_all: archival check skipped: %s" % e)
     report.write_report(results_dir, log)
     log("run_all: done (wall %s)" % format_duration(run_info["wall_s"]))
     if failed:

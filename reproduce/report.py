@@ -35,7 +35,10 @@ def _table(name, rows):
 
 
 def write_report(results_dir, log=print):
-    rows = check.run_check(results_dir, log=lambda _: None)
+    try:
+        rows = check.run_check(results_dir, log=lambda _: None)
+    except check.CheckError:  # no table with paper numbers yet (e.g. only fig2 was run)
+        rows = []
     manifest_path = os.path.join(results_dir, "manifest.json")
     manifest = {}
     if os.path.exists(manifest_path):
@@ -48,6 +51,8 @@ def write_report(results_dir, log=print):
              "**%s**" % check.summary(rows), "", "## Results", ""]
     for name in collections.OrderedDict.fromkeys(r["table"] for r in rows):
         parts.append(_table(name, [r for r in rows if r["table"] == name]))
+    from reproduce import fig2  # pylint: disable=g-import-not-at-top
+    parts += fig2.report_section(results_dir)
     parts += ["## Figures", ""]
     for path, caption in FIGURES:
         if os.path.exists(os.path.join(results_dir, path)):

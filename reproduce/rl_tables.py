@@ -101,8 +101,19 @@ def write_rl_table(table, results_dir, profile, run_info=None, log=print):
             path = rl_figures.plot_samples(results_dir, profile, game, figures_dir)
             if path is None:
                 log("%s: no GAS samples for %s yet, figure 4 panel not drawn" % (table, game))
+    teacher_records = [r for r in tables.load_cell_records(results_dir, profile,
+                                                           kinds=("rl_teacher",))
+                       if r["task"] in RL_TABLES[table]]
     atomic_write_json(os.path.join(results_dir, "manifest_%s.json" % table), {
         "profile": profile, "run_all": run_info,
+        "run_all_by_family": tables.run_all_records(results_dir, profile),
+        "teachers": [{
+            "cell": r["cell"], "command": r["command"], "seed": r["seed"],
+            "git_sha": r["git_sha"], "packages": r["packages"], "wall_s": round(r["wall_s"], 1),
+            "eval_return_mean": r.get("eval_return_mean"),
+            "eval_return_std": r.get("eval_return_std"), "episodes": r.get("eval_episodes"),
+            "transitions": r.get("transitions"), "teacher_file": r.get("teacher_file"),
+        } for r in teacher_records],
         "std": "students: sample std across seeds (ddof=1); teacher: across its episodes",
         "tables_written_by": provenance.environment(),
         "cells": [{

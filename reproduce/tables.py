@@ -19,19 +19,46 @@ from reproduce import cells, configs, provenance
 PAPER_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "paper_reference.csv")
 TABLE1_METHODS = ("teacher",) + configs.METHODS
 COLUMNS = ("method", "task", "mean", "std", "n", "paper_mean", "paper_std", "profile", "note")
-NOT_RUN = {"cifar10": "not run: CIFAR-10 (ResNet-34 -> ResNet-18) is not implemented yet"}
+
+
+def not_run_notes(data_dir=None):
+    """Notes for Table 1 cells without results, keyed (method, task) or task."""
+    from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+    notes = {("noise_kd", "cifar10"): "not run: Table 1 has no CIFAR-10 value for this row "
+                                      "(run it with `distill --method noise_kd --task cifar10`)"}
+    if not cifar10.is_available(data_dir):
+        notes["cifar10"] = ("not run: data missing (put %s in %s/)" % (
+            cifar10.TARBALL, os.path.dirname(cifar10.expected_location(data_dir))))
+    return notes
 
 
 class ReferenceError(ValueError):
     """The paper reference file is missing a row or malformed."""
 
 
-def load_paper_reference(path=PAPER_REFERENCE):
+class ResultsError(ValueError):
+    """A finished cell's result file cannot be read."""
+
+
+def paper_reference_path():
+    """reproduce/paper_reference.csv, or the file $GAS_PAPER_REFERENCE names (for tests)."""
+    return os.environ.get("GAS_PAPER_REFERENCE") or PAPER_REFERENCE
+
+
+def load_paper_reference(path=None):
+    path = path or paper_reference_path()
     reference = {}
-    with open(path) as f:
-        for row in csv.DictReader(f):
-            reference[(row["table"], row["method"], row["task"])] = (
-                row["paper_mean"], row["paper_std"])
+    try:
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                reference[(row["table"], row["method"], row["task"])] = (
+                    row["paper_mean"], row["paper_std"])
+    except OSError as e:
+        raise ReferenceError("cannot read the paper reference file %s (%s); restore it from "
+                             "git" % (path, e.strerror or e))
+    except KeyError as e:
+        raise ReferenceError("paper reference file %s is malformed: no column %s; restore it "
+                             "from git" % (path, e))
     return reference
 
 
@@ -49,8 +76,12 @@ def load_cell_records(results_dir, profile, kinds=("teacher", "distill")):
     records = []
     pattern = os.path.join(cells.profile_dir(results_dir, profile), "cells", "**", "*.json")
     for path in sorted(glob.glob(pattern, recursive=True)):
-        with open(path) as f:
-            record = json.load(f)
+        try:
+            with open(path) as f:
+                record = json.load(f)
+        except ValueError as e:
+            raise ResultsError("corrupt result file %s (%s); delete it and rerun run_all to "
+                               "redo that cell" % (path, e))
         if record.get("status") == "ok" and record.get("kind") in kinds:
             records.append(record)
     return records
@@ -60,7 +91,7 @@ def _fmt(value, digits=2):
     return "" if value is None else "%.*f" % (digits, value)
 
 
-def table1_rows(records, profile, reference):
+def table1_rows(records, profile, reference, notes=None):
     by_key = collections.defaultdict(list)
     for record in records:
         by_key[(record["method"], record["task"])].append(record["test_accuracy"])
@@ -70,7 +101,7 @@ def table1_rows(records, profile, reference):
             key = ("table1", method, task)
             if key not in reference:
                 raise ReferenceError("%s has no row for %s / %s / %s; restore it from the paper "
-                                     "(Table 1)." % (PAPER_REFERENCE, *key))
+                                     "(Table 1)." % (paper_reference_path(), *key))
             paper_mean, paper_std = reference[key]
             values = by_key.get((method, task), [])
             note = ""
@@ -80,7 +111,8 @@ def table1_rows(records, profile, reference):
                     note = "one teacher (seed %d)" % configs.TEACHER_SEED
             else:
                 mean = std = None
-                note = NOT_RUN.get(task, "not run")
+                notes = not_run_notes() if notes is None else notes
+                note = notes.get((method, task), notes.get(task, "not run"))
             rows.append(collections.OrderedDict([
                 ("method", method), ("task", task), ("mean", _fmt(mean)), ("std", _fmt(std, 3)),
                 ("n", str(len(values))), ("paper_mean", paper_mean), ("paper_std", paper_std),
@@ -106,10 +138,10 @@ def rows_to_markdown(rows):
     return "\n".join(lines) + "\n"
 
 
-def write_table1(results_dir, profile, run_info=None):
+def write_table1(results_dir, profile, run_info=None, notes=None):
     """Writes <results>/table1.csv, table1.md and manifest.json from the finished cells."""
     records = load_cell_records(results_dir, profile)
-    rows = table1_rows(records, profile, load_paper_reference())
+    rows = table1_rows(records, profile, load_paper_reference(), notes)
     atomic_write_text(os.path.join(results_dir, "table1.csv"), rows_to_csv(rows))
     atomic_write_text(os.path.join(results_dir, "table1.md"), rows_to_markdown(rows))
     from reproduce import figures  # pylint: disable=g-import-not-at-top
@@ -118,14 +150,22 @@ def write_table1(results_dir, profile, run_info=None):
     return rows
 
 
+def run_all_records(results_dir, profile):
+    """The run_all invocations' records of a profile, keyed by the families they ran
+    (<results>/<profile>/run_all_<families>.json), e.g. {"table1": {...}, "fig2": {...}}."""
+    runs = {}
+    pattern = os.path.join(cells.profile_dir(results_dir, profile), "run_all_*.json")
+    for path in sorted(glob.glob(pattern)):
+        with open(path) as f:
+            runs[os.path.basename(path)[len("run_all_"):-len(".json")]] = json.load(f)
+    return runs
+
+
 def write_manifest(results_dir, profile, records, run_info=None):
-    run_path = os.path.join(cells.profile_dir(results_dir, profile), "run_all.json")
-    if run_info is None and os.path.exists(run_path):
-        with open(run_path) as f:
-            run_info = json.load(f)
     manifest = {
         "profile": profile,
-        "run_all": run_info,
+        "run_all": run_info,  # the invocation writing this manifest (None: `tables` command)
+        "run_all_by_family": run_all_records(results_dir, profile),
         "std": "sample standard deviation across seeds (ddof=1)",
         "seeds": sorted({r["seed"] for r in records if r["kind"] == "distill"}),
         "tables_written_by": provenance.environment(),

@@ -1,0 +1,83 @@
+"""Small pieces behind resume and the Ray backend: temporary files of atomic writes, the
+write-pause test hook, --cells selection, and the Ray executor's checks (no Ray started)."""
+import os
+import threading
+import time
+
+import pytest
+
+from building_blocks import io_utils
+from building_blocks.config import ConfigError
+from reproduce import grid, ray_backend
+from reproduce.families import GridCell
+
+
+def test_stale_temp_files_are_removed_and_finished_files_kept(tmp_path):
+    io_utils.atomic_write_text(str(tmp_path / "a" / "done.json"), "{}\n")
+    stale = tmp_path / "a" / ".done2.json.x1y2.tmp"
+    stale.write_text("{\"partial")
+    (tmp_path / "top.tmp").write_text("not ours: no leading dot")
+    (tmp_path / ".t.csv.abc.tmp").write_text("x")
+    assert io_utils.remove_stale_temp_files(str(tmp_path), recursive=False) == 1
+    assert io_utils.remove_stale_temp_files(str(tmp_path)) == 1
+    assert not stale.exists() and (tmp_path / "a" / "done.json").read_text() == "{}\n"
+    assert (tmp_path / "top.tmp").exists()
+    assert io_utils.remove_stale_temp_files(str(tmp_path / "missing")) == 0
+
+
+def test_write_pause_hook_holds_a_complete_temp_file_before_the_rename(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAS_TEST_PAUSE_WRITE", "table1.csv")
+    monkeypatch.setenv("GAS_TEST_PAUSE_WRITE_S", "1.0")
+    target = tmp_path / "table1.csv"
+    writer = threading.Thread(target=io_utils.atomic_write_text, args=(str(target), "a,b\n"))
+    writer.start()
+    deadline = time.time() + 5
+    temps = []
+    while not temps and time.time() < deadline:
+        temps = [n for n in os.listdir(str(tmp_path)) if io_utils.is_temp_file(n)]
+        time.sleep(0.01)
+    assert temps and not target.exists()
+    assert (tmp_path / temps[0]).read_text() == "a,b\n"
+    writer.join()
+    assert target.read_text() == "a,b\n" and os.listdir(str(tmp_path)) == ["table1.csv"]
+    io_utils.atomic_write_text(str(tmp_path / "other.csv"), "x")  # other names: no pause
+
+
+def _cell(name, needs=None):
+    return GridCell(name, [], "/nonexistent/" + name, 1.0, needs)
+
+
+def test_cells_selection_keeps_needed_teachers_and_rejects_unknown_patterns():
+    teachers = [_cell("mnist/teacher"), _cell("fashion_mnist/teacher")]
+    students = [_cell("mnist/gas/seed0", "mnist/teacher"),
+                _cell("fashion_mnist/gas/seed0", "fashion_mnist/teacher"),
+                _cell("mnist/dafl/seed0", "mnist/teacher")]
+    kept_t, kept_s = grid.select_cells(teachers, students, ["mnist/gas/*"])
+    assert [c.name for c in kept_t] == ["mnist/teacher"]
+    assert [c.name for c in kept_s] == ["mnist/gas/seed0"]
+    kept_t, kept_s = grid.select_cells(teachers, students, ["*/teacher"])
+    assert len(kept_t) == 2 and not kept_s
+    assert grid.select_cells(teachers, students, None) == (teachers, students)
+    with pytest.raises(grid.GridError, match="zskd"):
+        grid.select_cells(teachers, students, ["mnist/gas/*", "mnist/zskd/*"])
+
+
+def test_unknown_backend_and_address_without_ray_are_refused_before_any_work(tmp_path):
+    with pytest.raises(grid.GridError, match="--backend"):
+        grid.run_all("smoke", ["table1"], 1, str(tmp_path), backend="spark")
+    with pytest.raises(grid.GridError, match="--ray_address"):
+        grid.run_all("smoke", ["table1"], 1, str(tmp_path), ray_address="h:1")
+    assert not os.listdir(str(tmp_path))
+
+
+def test_ray_executor_forwards_only_run_settings_and_checks_the_address():
+    env = {"GAS_DATA_DIR": "/d", "OMP_NUM_THREADS": "2", "PYTHONHASHSEED": "0",
+           "CUDA_VISIBLE_DEVICES": "3", "HOME": "/root", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    assert ray_backend._forwarded_env(env) == {  # pylint: disable=protected-access
+        "GAS_DATA_DIR": "/d", "OMP_NUM_THREADS": "2", "PYTHONHASHSEED": "0",
+        "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with pytest.raises(ray_backend.RayBackendError, match="127.0.0.1:1"):
+        ray_backend.check_reachable("127.0.0.1:1", timeout_s=2.0)
+    ray_backend.check_reachable("auto")  # left to Ray
+    with pytest.raises(ConfigError, match="num_cpus"):
+        ray_backend.RayExecutor(num_cpus=0)
