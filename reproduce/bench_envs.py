@@ -5,7 +5,6 @@ make_vec_env with N envs stepped in this one process. Random actions are drawn b
 only env work is timed. The vectorised rate should be >= 70% of the single-env rate per core."""
 import time
 
-import numpy as np
 
 from building_blocks.envs import ATARI_TASKS, MUJOCO_TASKS, env_spec, make_env, make_vec_env
 from reproduce.env_info import fixed_actions

@@ -12,7 +12,6 @@ All three use Algorithm 1's schedule, so they differ only in those three ingredi
 """
 import collections
 import csv
-import io
 import os
 import time
 
@@ -261,20 +260,12 @@ def fig2_rows(records, profile, kmnist_present):
     return rows
 
 
-def rows_to_csv(rows):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def write_outputs(results_dir, profile, run_info=None, log=print, data_dir=None):
     """results/fig2_input_modes.csv and .png, and the manifest over all cells of the profile."""
     from reproduce import tables  # pylint: disable=g-import-not-at-top
     records = tables.load_cell_records(results_dir, profile)
     rows = fig2_rows(records, profile, kmnist.is_available(data_dir))
-    atomic_write_text(os.path.join(results_dir, CSV_FILE), rows_to_csv(rows))
+    atomic_write_text(os.path.join(results_dir, CSV_FILE), tables.rows_to_csv(rows, COLUMNS))
     from reproduce import figures_fig2  # pylint: disable=g-import-not-at-top
     figures_fig2.plot_fig2(rows, os.path.join(results_dir, FIGURE_FILE))
     tables.write_manifest(results_dir, profile, records, run_info)

@@ -1,4 +1,5 @@
 """Figures: Table 1 as grouped bars, ours (mean ± std across seeds) beside the paper's."""
+import io
 import os
 
 import matplotlib
@@ -11,6 +12,16 @@ from building_blocks.io_utils import atomic_write_bytes  # noqa: E402
 
 def _float(text):
     return float(text) if text not in ("", None) else None
+
+
+def save_figure(figure, path):
+    """Writes a matplotlib figure as PNG atomically (rendered in memory, then one atomic
+    write, so no partial or temporary file is ever left at or beside ``path``); closes it."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
 
 
 def plot_table1(rows, path):
@@ -39,14 +50,7 @@ def plot_table1(rows, path):
     figure.suptitle("Table 1: student accuracy, ours (mean ± std over seeds) vs paper "
                     "(missing paper bars: not reported)", fontsize=9)
     figure.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp.png"
-    figure.savefig(tmp, dpi=110)
-    plt.close(figure)
-    with open(tmp, "rb") as f:
-        atomic_write_bytes(path, f.read())
-    os.unlink(tmp)
-    return path
+    return save_figure(figure, path)
 
 
 def sample_file(results_dir, profile, task, method, seed):
@@ -100,11 +104,4 @@ def plot_samples(task, results_dir, profile, data_dir=None, seed=0, per_class=4,
     figure.suptitle("%s (%s profile): real images and generator samples per teacher class"
                     % (task, profile), fontsize=8)
     path = path or os.path.join(results_dir, "figures", "samples_%s.png" % task)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp.png"
-    figure.savefig(tmp, dpi=110)
-    plt.close(figure)
-    with open(tmp, "rb") as f:
-        atomic_write_bytes(path, f.read())
-    os.unlink(tmp)
-    return path
+    return save_figure(figure, path)

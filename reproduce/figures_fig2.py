@@ -1,13 +1,12 @@
 """Figure 2: student test accuracy vs exemplars per class, one line per method, error bars
 = sample std across seeds; the teachers' accuracy dashed; k without results left blank."""
-import os
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from reproduce import figures  # noqa: E402
 
-from building_blocks.io_utils import atomic_write_bytes  # noqa: E402
 
 STYLES = {"teacher": dict(color="0.4", linestyle="--", marker="s"),
           "dafl": dict(color="tab:red", marker="o"),
@@ -52,11 +51,4 @@ def plot_fig2(rows, path):
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     figure.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp.png"
-    figure.savefig(tmp, dpi=110)
-    plt.close(figure)
-    with open(tmp, "rb") as f:
-        atomic_write_bytes(path, f.read())
-    os.unlink(tmp)
-    return path
+    return figures.save_figure(figure, path)

@@ -15,7 +15,8 @@ from reproduce import families, rl_cells, rl_configs, rl_distill_configs, rl_dis
 TEACHER_TASKS = {"paper": tuple(rl_configs.TABLE5), "quick": tuple(rl_configs.QUICK_TRANSITIONS),
                  "smoke": ("cartpole",)}
 # Relative cost of a teacher cell (≈ quick-profile seconds on 2 cores) for the ETA.
-_TEACHER_COST = {"cartpole": 10.0, "mountaincar": 120.0, "halfcheetah": 700.0}
+_TEACHER_COST = {"cartpole": 10.0, "mountaincar": 120.0, "halfcheetah": 700.0,
+                 "humanoid": 750.0, "humanoid_standup": 750.0}
 
 # Relative cost units for the ETA (≈ seconds of a quick-profile cell on 2 cores).
 _COST = {"student_kd": 20.0, "dafl": 25.0, "gas": 40.0}

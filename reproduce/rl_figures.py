@@ -7,25 +7,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from building_blocks.io_utils import atomic_write_bytes  # noqa: E402
 from reproduce import rl_distill  # noqa: E402
+from reproduce import figures  # noqa: E402
 
 METHODS = ("student_kd", "dafl", "gas")
 
 
 def _float(text):
     return float(text) if text not in (None, "") else None
-
-
-def _save(figure, path):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp.png"
-    figure.savefig(tmp, dpi=110)
-    plt.close(figure)
-    with open(tmp, "rb") as f:
-        atomic_write_bytes(path, f.read())
-    os.unlink(tmp)
-    return path
 
 
 def plot_relative_scores(rows, reference, path):
@@ -64,7 +53,7 @@ def plot_relative_scores(rows, reference, path):
                  fontsize=9)
     ax.legend(fontsize=7, ncol=3, loc="lower left")
     figure.tight_layout()
-    return _save(figure, path)
+    return figures.save_figure(figure, path)
 
 
 def samples_path(results_dir, profile, task, method="gas", seed=0):
@@ -92,4 +81,4 @@ def plot_samples(results_dir, profile, game, figures_dir, per_row=8):
         axes[row][0].set_title(label, fontsize=8, loc="left")
     figure.suptitle("Figure 4: %s, real inputs (top) and GAS samples (bottom), %s" % (
         game, os.path.basename(found[0])), fontsize=8)
-    return _save(figure, os.path.join(figures_dir, "fig4_samples_%s.png" % game))
+    return figures.save_figure(figure, os.path.join(figures_dir, "fig4_samples_%s.png" % game))

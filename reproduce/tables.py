@@ -120,9 +120,9 @@ def table1_rows(records, profile, reference, notes=None):
     return rows
 
 
-def rows_to_csv(rows):
+def rows_to_csv(rows, columns=COLUMNS):
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

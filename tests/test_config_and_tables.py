@@ -1,7 +1,6 @@
 """Configs (profiles, overrides), checkpoints and table aggregation."""
 import csv
 import io
-import os
 
 import numpy as np
 import pytest
