@@ -11,7 +11,14 @@ from reproduce import check
 DEVIATIONS = os.path.join(REPO_ROOT, "DEVIATIONS.md")
 TITLES = {"table1": "Table 1: test accuracy (%) of data-free distillation",
           "table6": "Table 6: classic-control returns", "table7": "Table 7: ALE scores"}
-FIGURES = (("figures/table1.png", "Table 1, ours beside the paper"),)
+FIGURES = (("figures/table1.png", "Table 1, ours beside the paper"),
+           ("figures/samples_mnist.png", "MNIST: real images beside DAFL and GAS samples"),
+           ("figures/samples_fashion_mnist.png",
+            "Fashion-MNIST: real images beside DAFL and GAS samples"),
+           ("figures/samples_cifar10.png", "CIFAR-10: real images beside DAFL and GAS samples"),
+           ("figures/fig3_relative_scores.png", "Figure 3: student / teacher score (Table 6)"),
+           ("figures/fig4_samples_pong.png", "Figure 4: Pong, real frames beside GAS samples"),
+           ("figures/fig4_samples_enduro.png", "Figure 4: Enduro, real frames beside GAS samples"))
 
 
 def _cell(row):
@@ -60,12 +67,20 @@ def write_report(results_dir, log=print):
     run = manifest.get("run_all") or {}
     env = manifest.get("tables_written_by") or {}
     parts += ["", "## Run", "",
-              "- profile: %s; seeds: %s" % (manifest.get("profile"), manifest.get("seeds")),
-              "- command: `%s`" % run.get("command", "?"),
-              "- wall time of the grid: %s (%s job(s) × %s thread(s)); sum over cells %s" % (
-                  format_duration(run.get("wall_s", 0)), run.get("jobs"),
-                  run.get("threads_per_job"),
-                  format_duration(manifest.get("total_cell_wall_s", 0))),
+              "- profile: %s; seeds: %s" % (manifest.get("profile"), manifest.get("seeds"))]
+    # One line per run_all invocation record (results/<profile>/run_all_<families>.json).
+    for families, info in sorted((manifest.get("run_all_by_family") or {}).items()):
+        earlier = info.get("earlier_invocations") or []
+        parts.append("- `%s`: `%s`, wall %s%s (%s job(s) × %s thread(s)), %s cells run, "
+                     "%d failed" % (
+                         families, info.get("command", "?"), format_duration(info.get("wall_s", 0)),
+                         " + %s in %d earlier invocation(s)" % (
+                             format_duration(sum(e.get("wall_s", 0) for e in earlier)),
+                             len(earlier)) if earlier else "",
+                         info.get("jobs"), info.get("threads_per_job"), info.get("cells_run"),
+                         len(info.get("failed") or [])))
+    parts += ["- sum of cell wall times (Table 1 and Figure 2 cells): %s"
+              % format_duration(manifest.get("total_cell_wall_s", 0)),
               "- git sha of the cells: %s" % ", ".join(sorted({c["git_sha"] for c in
                                                                manifest.get("cells", [])})),
               "- TensorFlow: %s; packages: %s" % (run.get("tf_build") or env.get("tf_build"),
