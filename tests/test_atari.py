@@ -120,3 +120,16 @@ def test_full_game_score_with_and_without_training_options():
     assert events[-1][2]["episode"]["r"] >= sum(r for r, _, _ in events)
     with pytest.raises(ValueError):
         make_env("cartpole", 0, clip_rewards=True)
+
+
+def test_seeds_beyond_32_bits_are_accepted():
+    """Derived seeds (PPO evaluation envs: 10^6 + seed·10^4 + round, times the vec-env stride
+    10007) exceed 2^32; every Atari env must still build, reset and step with them."""
+    from building_blocks.envs import make_vec_env
+    from building_blocks.rl_runner import eval_seed
+    venv = make_vec_env("pong", 2, eval_seed(3, 7))
+    obs = venv.reset()
+    assert obs.shape == (2, 84, 84, 4) and obs.dtype == np.uint8
+    obs, rewards, dones, _ = venv.step(np.zeros(2, np.int64))
+    assert obs.shape == (2, 84, 84, 4) and rewards.shape == (2,)
+    venv.close()

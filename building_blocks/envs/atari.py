@@ -92,7 +92,9 @@ class AtariTask:
         shape = (frame_size, frame_size, frame_stack)
         self.observation_space = spaces.Box(np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8),
                                             dtype=np.uint8)
-        self._rng = np.random.RandomState(seed)
+        # No-op draws. Derived seeds can exceed 2^32 (e.g. PPO evaluation envs: 10^6 + ... times
+        # the vec-env stride), which RandomState refuses; gym's own seeding above hashes them.
+        self._rng = np.random.RandomState(seed % 2 ** 32)
         self._raw = np.zeros((2,) + SCREEN_SHAPE, np.uint8)   # the last two emulator frames
         self._max = np.zeros(SCREEN_SHAPE, np.uint8)
         self._frames_seen = collections.deque(maxlen=frame_stack)   # oldest first
