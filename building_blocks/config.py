@@ -36,6 +36,15 @@ class TeacherConfig:
         return self
 
 
+def _validate_schedule(config):
+    """Checks the Algorithm 1 fields that image and policy distillation share."""
+    if config.student_steps <= 0 or config.batch_size <= 0:
+        raise ConfigError("student_steps and batch_size must be positive")
+    if config.n_generators < 1 or config.batch_size % config.n_generators:
+        raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
+                          % (config.batch_size, config.n_generators))
+
+
 @dataclasses.dataclass(frozen=True)
 class DistillConfig:
     """One distillation cell: method, schedule and losses. Units: steps are optimizer updates."""
@@ -72,11 +81,7 @@ class DistillConfig:
     log_every_s: float = 30.0
 
     def validate(self):
-        if self.student_steps <= 0 or self.batch_size <= 0:
-            raise ConfigError("student_steps and batch_size must be positive")
-        if self.n_generators < 1 or self.batch_size % self.n_generators:
-            raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
-                              % (self.batch_size, self.n_generators))
+        _validate_schedule(self)
         if self.reinit_every < 0 or self.eval_every <= 0:
             raise ConfigError("reinit_every must be >= 0 and eval_every > 0")
         return self
@@ -163,11 +168,7 @@ class PolicyDistillConfig:
     log_every_s: float = 30.0
 
     def validate(self):
-        if self.student_steps <= 0 or self.batch_size <= 0:
-            raise ConfigError("student_steps and batch_size must be positive")
-        if self.n_generators < 1 or self.batch_size % self.n_generators:
-            raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
-                              % (self.batch_size, self.n_generators))
+        _validate_schedule(self)
         if self.reinit_every < 0 or self.eval_every < 0 or self.eval_episodes < 1:
             raise ConfigError("reinit_every and eval_every must be >= 0, eval_episodes >= 1")
         if self.method == "student_kd" and self.rollout_transitions < self.batch_size:
