@@ -75,10 +75,35 @@ def test_no_op_starts_are_within_1_to_30_and_seeded():
     for _ in range(8):
         env.reset()
         counts.append(core.last_noops)
-        assert core._frames == core.last_noops    # emulator frames played by the reset
+        # emulator frames played by the reset: the no-ops, then Breakout's FIRE serve (4 frames)
+        assert core._frames == core.last_noops + 4
     assert all(1 <= n <= 30 for n in counts) and len(set(counts)) > 1
     again = make_env("breakout", 3)
     assert [again.reset() is not None and again.unwrapped.last_noops for _ in range(8)] == counts
+
+
+def test_breakout_serves_with_fire_so_a_policy_that_never_fires_still_ends_its_game():
+    """FIRE_TO_LAUNCH: after the reset and after each lost life the env plays FIRE itself, so a
+    NOOP-only (e.g. untrained argmax) policy loses its 5 balls quickly, in full games and with
+    episodic_life alike; without it the game would stall (no ball, no lost life)."""
+    for kwargs in ({}, {"episodic_life": True}):
+        env = make_env("breakout", 0, **kwargs)
+        env.reset()
+        for steps in range(1, 2000):
+            _, _, done, info = env.step(0)
+            if done and "episode" in info:
+                break
+            if done:
+                env.reset()
+        assert "episode" in info and steps < 500, (kwargs, steps)
+        assert env.unwrapped.launches == 5
+    assert make_env("pong", 0).unwrapped.fire_to_launch is False
+    from building_blocks.envs.atari import AtariTask
+    stalled = AtariTask("BreakoutNoFrameskip-v4", 0, fire_to_launch=False)
+    stalled.reset()
+    for _ in range(500):
+        _, _, done, info = stalled.step(0)
+        assert not done and info["ale.lives"] == 5
 
 
 def test_lowdim_pong_stacks_two_48px_frames():

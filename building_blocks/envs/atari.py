@@ -21,7 +21,11 @@ The time limit is gym 0.15's: 400,000 emulator frames per game (no-op frames inc
 episode then ends with `info['TimeLimit.truncated'] = True`. We drive the emulator through
 `ale.act` with gym's minimal action set (what gym's AtariEnv.step does with frameskip=1), which
 skips gym's per-frame RGB screen copy (3× faster); sticky actions are off as in NoFrameskip-v4.
-No FIRE-on-reset: the policy has to press FIRE itself (IMPALA did not add it either).
+FIRE to launch (Breakout only, `FIRE_TO_LAUNCH`): Breakout serves a ball only on FIRE, so after a
+new game's no-ops and after every lost life the env plays one FIRE step itself (frame_skip frames,
+its reward counted, not an agent step). Without it a deterministic (argmax) policy that never
+picks FIRE stalls until the 400,000-frame limit (our untrained smoke teacher did). IMPALA added
+no such step; OpenAI baselines' FireResetEnv fires on reset only. Other games serve themselves.
 """
 import collections
 
@@ -30,6 +34,8 @@ import numpy as np
 from gym import spaces
 
 SCREEN_SHAPE = (210, 160)
+# Games whose ball is served only by FIRE (see the module docstring and DEVIATIONS.md).
+FIRE_TO_LAUNCH = ("BreakoutNoFrameskip",)
 
 
 def _area_taps(n_in, n_out):
@@ -74,7 +80,7 @@ class AtariTask:
     """One Atari game with the preprocessing above; gym 0.15 API (reset, step, spaces)."""
 
     def __init__(self, gym_id, seed, frame_size=84, frame_stack=4, frame_skip=4, noop_max=30,
-                 episodic_life=False, clip_rewards=False):
+                 episodic_life=False, clip_rewards=False, fire_to_launch=None):
         wrapped = gym.make(gym_id)
         self.max_frames = wrapped.spec.max_episode_steps     # 400,000 emulator frames
         self._gym_env = wrapped.unwrapped
@@ -88,6 +94,13 @@ class AtariTask:
         self.frame_size, self.frame_stack, self.frame_skip = frame_size, frame_stack, frame_skip
         self.noop_max = noop_max
         self.episodic_life, self.clip_rewards = episodic_life, clip_rewards
+        if fire_to_launch is None:
+            fire_to_launch = gym_id.startswith(FIRE_TO_LAUNCH)
+        self.fire_to_launch = bool(fire_to_launch)
+        if self.fire_to_launch and "FIRE" not in meanings:
+            raise ValueError("%s has no FIRE action to launch with" % gym_id)
+        self._fire_action = meanings.index("FIRE") if self.fire_to_launch else None
+        self.launches = 0             # FIRE steps played by the env itself
         self.action_space = spaces.Discrete(len(self._action_set))
         shape = (frame_size, frame_size, frame_stack)
         self.observation_space = spaces.Box(np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8),
@@ -124,6 +137,14 @@ class AtariTask:
                 break
         return reward, game_over, truncated
 
+    def _launch(self):
+        """One FIRE step played by the env (FIRE_TO_LAUNCH games), its reward in the game score.
+        Returns (reward, game over, truncated)."""
+        reward, game_over, truncated = self._act_frames(self._fire_action, self.frame_skip)
+        self._game_return += reward
+        self.launches += 1
+        return reward, game_over, truncated
+
     def _observe(self, fill=False):
         np.maximum(self._raw[0], self._raw[1], out=self._max)
         frame = resize_area(self._max, self.frame_size)
@@ -143,6 +164,8 @@ class AtariTask:
             reward, game_over, truncated = self._act_frames(0, self.frame_skip)
             self._game_return += reward
             self._game_length += 1
+            if self.fire_to_launch and not (game_over or truncated):
+                _, game_over, truncated = self._launch()
             self._game_over = game_over or truncated
             if not self._game_over:
                 self._lives = self.ale.lives()
@@ -157,8 +180,10 @@ class AtariTask:
                 self._frames = 0
         self._raw[0] = self._raw[1]
         self._game_over = False
-        self._lives = self.ale.lives()
         self._game_return, self._game_length = 0.0, 0
+        if self.fire_to_launch:
+            self._launch()   # a game cannot end on its first serve
+        self._lives = self.ale.lives()
         return self._observe(fill=True)
 
     def step(self, action):
@@ -171,6 +196,11 @@ class AtariTask:
         self._game_length += 1
         lives = self.ale.lives()
         life_lost = 0 < lives < self._lives
+        if (life_lost and self.fire_to_launch and not self.episodic_life
+                and not (game_over or truncated)):
+            launch_reward, game_over, truncated = self._launch()   # serve the next ball
+            reward += launch_reward
+            lives = self.ale.lives()
         self._lives = lives
         self._game_over = game_over or truncated
         info = {"ale.lives": lives}
