@@ -19,6 +19,7 @@ This module imports no TensorFlow, so MLP workers start in well under a second.
 """
 import collections
 import importlib
+import multiprocessing.queues
 import os
 import queue
 import time
@@ -174,6 +175,17 @@ class InlineActors(ActorBackend):
 _SINGLE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+class _ParamsQueue(multiprocessing.queues.Queue):
+    """A queue of parameter versions for one worker. A worker that stops never reads the
+    versions still in flight, so the learner's feeder thread meets a closed pipe: expected at
+    shutdown, and not worth a traceback (any other feeder error is still printed)."""
+
+    @staticmethod
+    def _on_queue_feeder_error(e, obj):
+        if not isinstance(e, BrokenPipeError):
+            traceback.print_exc()
+
+
 class ProcessActors(ActorBackend):
     """Worker processes; rollouts come back through one bounded queue (so actors wait,
     rather than pile up stale rollouts, when the learner is busy)."""
@@ -183,7 +195,7 @@ class ProcessActors(ActorBackend):
         self.ctx = multiprocessing.get_context("spawn")  # no forked TF / BLAS thread state
         self.setups = setups
         self.rollout_queue = self.ctx.Queue(maxsize=queue_size_per_worker * len(setups))
-        self.params_queues = [self.ctx.Queue() for _ in setups]
+        self.params_queues = [_ParamsQueue(ctx=self.ctx) for _ in setups]
         self.stop_event = self.ctx.Event()
         self.processes = []
 

@@ -138,6 +138,12 @@ def main(argv):
     command = argv[1]
     if FLAGS.threads:  # oneDNN/OpenMP reads this when TensorFlow is first imported, below
         os.environ.setdefault("OMP_NUM_THREADS", str(FLAGS.threads))
+    if command == "train_teacher" and FLAGS.env:
+        from reproduce import rl_configs  # TF-free; must run before TensorFlow loads
+        threads = rl_configs.learner_omp_threads(FLAGS.env, FLAGS.profile or "quick", FLAGS.set,
+                                                 FLAGS.threads or os.cpu_count() or 1)
+        if threads:
+            os.environ["OMP_NUM_THREADS"] = str(threads)
     # Imported here so that `--help` and flag errors answer without loading TensorFlow.
     from building_blocks.checkpoint import CheckpointError
     from building_blocks.config import ConfigError

@@ -64,6 +64,7 @@ def run_rl_teacher(task, profile, results_dir, seed=None, threads=0, overrides=(
     record = cells._record(cell, profile, config, result, started)  # pylint: disable=protected-access
     record["cell"] = "rl/%s/teacher" % task
     record["overrides"] = list(overrides)
+    record["learner_omp_threads"] = os.environ.get("OMP_NUM_THREADS")  # rl_configs.learner_omp_threads
     record["teacher_file"] = os.path.relpath(out_path, results_dir)
     record["curve_csv"] = os.path.relpath(curve_csv, results_dir)
     atomic_write_json(record_path, record)

@@ -166,11 +166,22 @@ def test_cli_trains_writes_artefacts_and_skips_a_finished_teacher(tmp_path):
                 "updates", "architecture", "version_lag_dropped_rollouts", "wall_s"):
         assert key in meta, key
     assert record["config"]["clip"] == 0.2 and record["git_sha"]
+    # Its 2 actor processes act beside the learner: the learner gets the cores left over.
+    assert record["learner_omp_threads"] == str(rl_configs.learner_omp_threads(
+        "cartpole", "smoke", (), os.cpu_count() or 1))
     assert record["eval_return_mean"] == meta["eval_return_mean"]
     lines = (tmp_path / "smoke" / "teachers" / "rl" / "cartpole.curve.csv").read_text().split()
     assert lines[0].startswith("update,transitions,wall_s") and len(lines) >= 2
     again = _cli(tmp_path, "--env", "cartpole", "--seed", "0")
     assert "already trained" in again, again
+
+
+def test_learner_openmp_threads_leave_a_core_to_each_actor_process():
+    assert rl_configs.learner_omp_threads("pong", "smoke", (), 2) == 1
+    assert rl_configs.learner_omp_threads("pong", "smoke", (), 16) == 14
+    assert rl_configs.learner_omp_threads("pong", "smoke", ["num_workers=4"], 16) == 12
+    assert rl_configs.learner_omp_threads("pong", "smoke", ["actor_backend=inline"], 16) is None
+    assert rl_configs.learner_omp_threads("tetris", "smoke", (), 16) is None
 
 
 def test_cli_rejects_an_unknown_environment(tmp_path):
