@@ -11,9 +11,10 @@ import os
 from reproduce import families, rl_cells, rl_configs, rl_distill_configs, rl_distill, rl_tables
 
 # Tasks whose missing teacher a profile trains itself. quick: the CPU-trainable tasks that
-# have a quick transition budget (rl_configs.QUICK_TRANSITIONS); smoke: CartPole (seconds).
+# have a quick transition budget (rl_configs.QUICK_TRANSITIONS); smoke: CartPole and the ALE
+# games (4096 transitions, under a minute each on 2 cores), so `--only table7` runs end to end.
 TEACHER_TASKS = {"paper": tuple(rl_configs.TABLE5), "quick": tuple(rl_configs.QUICK_TRANSITIONS),
-                 "smoke": ("cartpole",)}
+                 "smoke": ("cartpole",) + rl_distill_configs.ALE_TASKS}
 # Relative cost of a teacher cell (≈ quick-profile seconds on 2 cores) for the ETA.
 _TEACHER_COST = {"cartpole": 10.0, "mountaincar": 120.0, "halfcheetah": 700.0,
                  "humanoid": 750.0, "humanoid_standup": 750.0}

@@ -1,6 +1,7 @@
 """The real command line for policy distillation, smoke profile: a randomly initialised
 CartPole teacher (its own evaluation measured here, in the real env), then
-`run_all --only table6` → table6.csv, Figure 3, cell JSONs; bad input."""
+`run_all --only table6` → table6.csv, Figure 3, cell JSONs; the same for Table 7 on Pong
+(Impala teacher, ImpalaHalf students, DCGAN frames, Figure 4); bad input."""
 import csv
 import json
 import os
@@ -25,14 +26,15 @@ def cli(*args):
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
-def save_random_teacher(results, task, episodes=3):
+def save_random_teacher(results, task, episodes=3, deterministic=True):
     """A randomly initialised teacher (test stand-in for a PPO teacher), evaluated for real."""
     spec = envs.env_spec(task)
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(0)
         net = policies.make_policy(task, "teacher")
-        actor = Actor(net, action_distributions.family_for(spec.action_kind), spec, True)
+        actor = Actor(net, action_distributions.family_for(spec.action_kind), spec,
+                      deterministic)
         init = tf.global_variables_initializer()
     with make_session(graph, 1) as sess:
         sess.run(init)
@@ -81,6 +83,32 @@ def test_table6_smoke_writes_valid_csv_figure_and_cells(rl_smoke):
     assert gas["generator_steps"] > 0 and gas["reinits"] > 0
     assert os.path.getsize(os.path.join(results, "figures", "fig3_relative_scores.png")) > 1000
     assert os.path.exists(os.path.join(results, "manifest_table6.json"))
+
+
+def test_table7_smoke_runs_pong_end_to_end_with_figure4(tmp_path):
+    """Table 7's pipeline on one game (the others differ only in their action count and ROM):
+    a random Impala teacher; Student KD, DAFL and GAS cells through run_all; table7.csv with
+    the paper beside ours; Figure 4 from the GAS cell's frames."""
+    results = str(tmp_path)
+    teacher_returns = save_random_teacher(results, "pong", episodes=1, deterministic=False)
+    code, out, err = cli("run_all", "--only", "table7", "--profile", "smoke", "--seeds", "0",
+                         "--cells", "rl/pong/*", "--results_dir", results)
+    assert code == 0, out[-3000:] + err[-3000:]
+    with open(os.path.join(results, "table7.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["task"] for r in rows[::4]] == ["pong", "breakout", "seaquest", "enduro",
+                                              "pong_lowdim"]
+    by_key = {(r["method"], r["task"]): r for r in rows}
+    assert float(by_key[("teacher", "pong")]["mean"]) == pytest.approx(teacher_returns[0])
+    assert by_key[("gas", "pong")]["paper_mean"] != ""
+    for method in ("student_kd", "dafl", "gas"):
+        row = by_key[(method, "pong")]
+        assert row["n"] == "1" and -21 <= float(row["mean"]) <= 21, row   # Pong scores
+        assert by_key[(method, "breakout")]["mean"] == ""                 # not asked for
+    gas = json.load(open(rl_distill.rl_result_path(results, "smoke", "pong", "gas", 0)))
+    assert gas["generator_steps"] > 0 and gas["config"]["n_generators"] == 8
+    assert os.path.getsize(os.path.join(results, "figures", "fig4_samples_pong.png")) > 1000
+    assert os.path.exists(os.path.join(results, "manifest_table7.json"))
 
 
 def test_distill_without_teacher_names_the_file_and_the_fix(tmp_path):
