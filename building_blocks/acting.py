@@ -113,11 +113,13 @@ def make_acting_model(task, role, spec, seed):
     return TFModel(task, role, spec, seed)
 
 
-def evaluate(env_module, task, model, episodes, seed, deterministic=True):
-    """Returns of ``episodes`` full episodes, one per env of a fresh vec env seeded ``seed``."""
+def evaluate(env_module, task, model, episodes, seed, deterministic=True, max_frames=0):
+    """Returns of ``episodes`` full episodes, one per env of a fresh vec env seeded ``seed``
+    (``max_frames`` > 0: Atari games end after that many emulator frames)."""
     import importlib  # pylint: disable=g-import-not-at-top
     envs = importlib.import_module(env_module)
-    vec = envs.make_vec_env(task, episodes, seed)
+    vec = envs.make_vec_env(task, episodes, seed, **({"max_frames": max_frames} if max_frames
+                                                     else {}))
     try:
         obs = vec.reset()
         returns = [None] * episodes

@@ -164,6 +164,8 @@ class PolicyDistillConfig:
     rollout_envs: int = 8                   # parallel envs for rollouts
     eval_episodes: int = 10                 # real-env episodes per student (one per env)
     eval_deterministic: bool = True         # student acts with its mode (argmax / mean)
+    eval_max_frames: int = 0                # Atari: emulator frames per evaluation game (0: gym's
+                                            # 400,000; smoke caps it, see rl_distill_configs)
     eval_every: int = 0                     # student updates between evaluations; 0: end only
     log_every_s: float = 30.0
 
@@ -171,6 +173,8 @@ class PolicyDistillConfig:
         _validate_schedule(self)
         if self.reinit_every < 0 or self.eval_every < 0 or self.eval_episodes < 1:
             raise ConfigError("reinit_every and eval_every must be >= 0, eval_episodes >= 1")
+        if self.eval_max_frames < 0:
+            raise ConfigError("eval_max_frames must be >= 0 (0: gym's limit)")
         if self.method == "student_kd" and self.rollout_transitions < self.batch_size:
             raise ConfigError("student_kd needs rollout_transitions >= batch_size")
         return self

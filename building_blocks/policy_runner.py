@@ -46,10 +46,12 @@ def collect_rollouts(sess, actor, task, transitions, num_envs, seed):
     return buffer, returns
 
 
-def evaluate(sess, actor, task, episodes, seed):
+def evaluate(sess, actor, task, episodes, seed, max_frames=0):
     """Returns and lengths of ``episodes`` full episodes in the real env: one env per episode,
-    each counted at its first episode's end (no bias towards short episodes)."""
-    vec = envs.make_vec_env(task, episodes, seed)
+    each counted at its first episode's end (no bias towards short episodes). ``max_frames``
+    > 0: Atari games end after that many emulator frames."""
+    vec = envs.make_vec_env(task, episodes, seed,
+                            **({"max_frames": max_frames} if max_frames else {}))
     obs = vec.reset()
     returns, lengths = [None] * episodes, [None] * episodes
     while any(r is None for r in returns):
@@ -156,7 +158,7 @@ def distill_policy(config, teacher_path, threads=0, log=print, summary_dir=None,
 
         def run_eval():
             returns, lengths = evaluate(sess, student_actor, config.task, config.eval_episodes,
-                                        eval_seed)
+                                        eval_seed, config.eval_max_frames)
             run_eval.last = (returns, lengths)
             return {"return_mean": float(np.mean(returns))}
         progress = Progress("%s %s seed %d" % (config.method, config.task, config.seed),
@@ -172,6 +174,7 @@ def distill_policy(config, teacher_path, threads=0, log=print, summary_dir=None,
         "return_mean": float(np.mean(returns)), "return_std": float(np.std(returns)),
         "episodes": returns, "episode_lengths": lengths, "eval_episodes": len(returns),
         "eval_deterministic": config.eval_deterministic,
+        "eval_max_frames": config.eval_max_frames or None,
         "teacher_checkpoint": teacher_path,
         "teacher_checkpoint_sha256": teacher_meta.get("sha256"),
         "teacher_metadata": teacher_meta,

@@ -30,6 +30,8 @@ class PPOConfig:
     eval_every: int = 5                     # updates between evaluations
     eval_episodes: int = 5                  # episodes per evaluation (deterministic policy)
     final_eval_episodes: int = 10           # episodes of the kept policy's final evaluation
+    eval_max_frames: int = 0                # Atari: emulator frames per evaluation game (0: gym's
+                                            # 400,000; smoke caps it, see rl_configs)
     stop_return: float = float("inf")       # stop once an evaluation reaches this (max score)
     actor_backend: str = "process"          # 'process' (worker processes) | 'inline' | 'ray'
     log_every_s: float = 30.0
@@ -48,6 +50,8 @@ class PPOConfig:
         if self.actor_backend not in ("process", "inline", "ray"):
             raise ConfigError("actor_backend must be 'process', 'inline' or 'ray', got %r"
                               % self.actor_backend)
+        if self.eval_max_frames < 0:
+            raise ConfigError("eval_max_frames must be >= 0 (0: gym's limit)")
         if self.max_version_lag < 0:
             raise ConfigError("max_version_lag must be >= 0")
         return self

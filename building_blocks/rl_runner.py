@@ -75,7 +75,8 @@ class _Evaluator(object):
         self.model.set_params(params)
         self.rounds += 1
         returns = acting.evaluate(self.env_module, self.config.task, self.model, episodes,
-                                  eval_seed(self.config.seed, self.rounds))
+                                  eval_seed(self.config.seed, self.rounds),
+                                  max_frames=self.config.eval_max_frames)
         return float(np.mean(returns)), float(np.std(returns)), returns
 
 

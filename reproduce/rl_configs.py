@@ -37,6 +37,12 @@ PAPER_TRANSITIONS = 10 ** 7  # B.2
 QUICK_TRANSITIONS = {"cartpole": 1500000, "mountaincar": 1000000, "halfcheetah": 10000000,
                      "humanoid": 4000000, "humanoid_standup": 4000000}
 RL_TEACHER_SEED = 0
+ALE_TASKS = ("pong", "breakout", "seaquest", "enduro", "pong_lowdim")
+# smoke only: an evaluation game ends after 18,000 emulator frames (5 minutes of play, the cap
+# of Machado et al. 2018). An untrained argmax policy may never end a game (a Seaquest
+# submarine that stays at the surface), and gym's 400,000 frames took over 10 minutes per
+# smoke evaluation. paper and quick keep gym's limit.
+SMOKE_EVAL_MAX_FRAMES = 18000
 
 
 def ppo_config(task, profile, seed=RL_TEACHER_SEED):
@@ -59,7 +65,8 @@ def ppo_config(task, profile, seed=RL_TEACHER_SEED):
         config = dataclasses.replace(
             config, num_envs=8, num_workers=2, total_transitions=4096,
             buffer_size=1024, batch_size=256, eval_every=2, eval_episodes=2,
-            final_eval_episodes=2, log_every_s=5.0)
+            final_eval_episodes=2, log_every_s=5.0,
+            eval_max_frames=SMOKE_EVAL_MAX_FRAMES if task in ALE_TASKS else 0)
     return config.validate()
 
 

@@ -8,9 +8,10 @@ of one batch of 512, rounds of 100 student : 20 generator updates, γ = 0.4 (B.1
 loss weights (α 1, β 5, λ_act 0.1). Profiles change sizes and step counts only.
 """
 from building_blocks.config import ConfigError, PolicyDistillConfig
+from reproduce import rl_configs
 
 VECTOR_TASKS = ("humanoid", "humanoid_standup", "halfcheetah", "mountaincar", "cartpole")
-ALE_TASKS = ("pong", "breakout", "seaquest", "enduro", "pong_lowdim")
+ALE_TASKS = rl_configs.ALE_TASKS
 RL_TASKS = VECTOR_TASKS + ALE_TASKS
 RL_METHODS = ("student_kd", "dafl", "gas")
 PROFILES = ("paper", "quick", "smoke")
@@ -33,7 +34,8 @@ _SIZES = {
     ("smoke", "vector"): dict(student_steps=20, batch_size=16, rounds=(10, 2),
                               reinit_every=10, rollout_transitions=64, eval_episodes=2),
     ("smoke", "ale"): dict(student_steps=4, batch_size=8, rounds=(2, 1),
-                           reinit_every=2, rollout_transitions=16, eval_episodes=1),
+                           reinit_every=2, rollout_transitions=16, eval_episodes=1,
+                           eval_max_frames=rl_configs.SMOKE_EVAL_MAX_FRAMES),
 }
 
 

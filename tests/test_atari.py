@@ -106,6 +106,21 @@ def test_breakout_serves_with_fire_so_a_policy_that_never_fires_still_ends_its_g
         assert not done and info["ale.lives"] == 5
 
 
+def test_max_frames_caps_a_game_and_is_atari_only():
+    """The smoke profile's evaluation cap: the game ends, truncated, at max_frames emulator
+    frames (no-op frames included), reporting its score so far."""
+    env = make_env("seaquest", 0, max_frames=400)
+    env.reset()
+    for steps in range(1, 200):
+        _, _, done, info = env.step(2)   # UP: the submarine stays at the surface
+        if done:
+            break
+    assert done and info.get("TimeLimit.truncated") and "episode" in info
+    assert env.unwrapped._frames == 400 and steps == info["episode"]["l"]
+    with pytest.raises(ValueError):
+        make_env("cartpole", 0, max_frames=400)
+
+
 def test_lowdim_pong_stacks_two_48px_frames():
     env = make_env("pong_lowdim", 0)
     obs = env.reset()

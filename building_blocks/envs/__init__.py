@@ -20,21 +20,25 @@ __all__ = ["EnvSpec", "ENV_SPECS", "env_spec", "make_env", "make_vec_env", "vec_
            "TaskEnv", "VecEnv", "MUJOCO_TASKS", "ATARI_TASKS"]
 
 
-def make_env(name, seed, episodic_life=False, clip_rewards=False, mujoco_backend=None):
+def make_env(name, seed, episodic_life=False, clip_rewards=False, mujoco_backend=None,
+             max_frames=None):
     """One seeded env of task `name` in the gym 0.15 API, with gym 0.15's TimeLimit.
 
     episodic_life / clip_rewards: Atari training options (see atari.py); by default episodes
     are full games with the raw score. mujoco_backend: 'mujoco' | 'mujoco_py' | None (auto).
+    max_frames: Atari only, a game's emulator-frame limit in place of gym's 400,000.
     """
     spec = env_spec(name)
     if name in ATARI_TASKS:
         from building_blocks.envs.atari import AtariTask
         size, stack = spec.obs_shape[0], spec.obs_shape[2]
         task = AtariTask(spec.gym_id, seed, frame_size=size, frame_stack=stack,
-                         episodic_life=episodic_life, clip_rewards=clip_rewards)
+                         episodic_life=episodic_life, clip_rewards=clip_rewards,
+                         max_frames=max_frames)
         return TaskEnv(spec, task, track_episodes=False)
-    if episodic_life or clip_rewards:
-        raise ValueError("episodic_life / clip_rewards apply to Atari tasks only, not %s" % name)
+    if episodic_life or clip_rewards or max_frames:
+        raise ValueError("episodic_life / clip_rewards / max_frames apply to Atari tasks only, "
+                         "not %s" % name)
     if name in MUJOCO_TASKS:
         from building_blocks.envs.mujoco_tasks import TASK_CLASSES
         env = TimeLimit(TASK_CLASSES[name](mujoco_backend),

@@ -17,8 +17,8 @@ agent steps. Two training-time options (off by default; the learner turns them o
 of restarting the game), and `clip_rewards` returns sign(reward). Even then `info['episode']`
 reports the unclipped score of the full game, on the step the game ends.
 
-The time limit is gym 0.15's: 400,000 emulator frames per game (no-op frames included); the
-episode then ends with `info['TimeLimit.truncated'] = True`. We drive the emulator through
+The time limit is gym 0.15's: 400,000 emulator frames per game (no-op frames included), or
+`max_frames` if given; the episode then ends with `info['TimeLimit.truncated'] = True`. We drive the emulator through
 `ale.act` with gym's minimal action set (what gym's AtariEnv.step does with frameskip=1), which
 skips gym's per-frame RGB screen copy (3× faster); sticky actions are off as in NoFrameskip-v4.
 FIRE to launch (Breakout only, `FIRE_TO_LAUNCH`): Breakout serves a ball only on FIRE, so after a
@@ -80,9 +80,11 @@ class AtariTask:
     """One Atari game with the preprocessing above; gym 0.15 API (reset, step, spaces)."""
 
     def __init__(self, gym_id, seed, frame_size=84, frame_stack=4, frame_skip=4, noop_max=30,
-                 episodic_life=False, clip_rewards=False, fire_to_launch=None):
+                 episodic_life=False, clip_rewards=False, fire_to_launch=None, max_frames=None):
         wrapped = gym.make(gym_id)
-        self.max_frames = wrapped.spec.max_episode_steps     # 400,000 emulator frames
+        # gym's 400,000 emulator frames per game, unless a shorter cap is asked for (the smoke
+        # profile's evaluations: an untrained argmax policy may never end a game).
+        self.max_frames = max_frames or wrapped.spec.max_episode_steps
         self._gym_env = wrapped.unwrapped
         if self._gym_env.frameskip != 1:
             raise ValueError("%s repeats actions itself; use a NoFrameskip-v4 id" % gym_id)
