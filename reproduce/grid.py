@@ -185,6 +185,26 @@ def execute_cells(teachers, students, flags, jobs, log, execute=run_local):
 BACKENDS = ("local", "ray")
 
 
+_INVOCATION_SUMMARY = ("command", "git_sha", "finished", "wall_s", "cells_run", "cells_skipped",
+                       "failed", "jobs", "threads_per_job", "log", "why")
+
+
+def with_earlier_invocations(record_path, run_info):
+    """``run_info`` plus ``earlier_invocations``: those of the record at ``record_path`` (if
+    any) and a summary of that record itself, when it ran cells."""
+    earlier = []
+    if os.path.exists(record_path):
+        try:
+            with open(record_path) as f:
+                previous = json.load(f)
+        except (OSError, ValueError):
+            previous = {}
+        earlier = list(previous.get("earlier_invocations") or [])
+        if previous.get("cells_run"):
+            earlier.append({k: previous[k] for k in _INVOCATION_SUMMARY if k in previous})
+    return dict(run_info, earlier_invocations=earlier) if earlier else dict(run_info)
+
+
 def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads=0, log=print,
             retrain_teachers=False, backend="local", ray_address=None, gpus_per_cell=0,
             cell_patterns=None):
@@ -249,9 +269,11 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     run_info.update(provenance.environment())
     atomic_write_json(os.path.join(cells.profile_dir(results_dir, profile), "run_all.json"),
                       run_info)
-    # The same record per family set, so one family's run does not hide another's.
-    atomic_write_json(os.path.join(cells.profile_dir(results_dir, profile), "run_all_%s.json"
-                                   % "+".join(f.name for f in requested)), run_info)
+    # The same record per family set, so one family's run does not hide another's; it keeps a
+    # summary of the invocations before it (a resumed or extended run).
+    family_record = os.path.join(cells.profile_dir(results_dir, profile), "run_all_%s.json"
+                                 % "+".join(f.name for f in requested))
+    atomic_write_json(family_record, with_earlier_invocations(family_record, run_info))
     for family in requested:
         family.write_outputs(results_dir, profile, run_info, log)
         log("run_all: %s -> %s" % (family.name, ", ".join(

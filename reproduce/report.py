@@ -6,7 +6,7 @@ import os
 from building_blocks.data import REPO_ROOT
 from building_blocks.io_utils import atomic_write_text
 from building_blocks.runner import format_duration
-from reproduce import check
+from reproduce import check, tables
 
 DEVIATIONS = os.path.join(REPO_ROOT, "DEVIATIONS.md")
 TITLES = {"table1": "Table 1: test accuracy (%) of data-free distillation",
@@ -69,7 +69,11 @@ def write_report(results_dir, log=print):
     parts += ["", "## Run", "",
               "- profile: %s; seeds: %s" % (manifest.get("profile"), manifest.get("seeds"))]
     # One line per run_all invocation record (results/<profile>/run_all_<families>.json).
-    for families, info in sorted((manifest.get("run_all_by_family") or {}).items()):
+    # Read afresh: a later run of another family updates its record, not manifest.json.
+    by_family = dict(manifest.get("run_all_by_family") or {})
+    if manifest.get("profile"):
+        by_family.update(tables.run_all_records(results_dir, manifest["profile"]))
+    for families, info in sorted(by_family.items()):
         earlier = info.get("earlier_invocations") or []
         parts.append("- `%s`: `%s`, wall %s%s (%s job(s) × %s thread(s)), %s cells run, "
                      "%d failed" % (

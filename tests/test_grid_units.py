@@ -1,5 +1,6 @@
 """Small pieces behind resume and the Ray backend: temporary files of atomic writes, the
 write-pause test hook, --cells selection, and the Ray executor's checks (no Ray started)."""
+import json
 import os
 import threading
 import time
@@ -81,3 +82,22 @@ def test_ray_executor_forwards_only_run_settings_and_checks_the_address():
     ray_backend.check_reachable("auto")  # left to Ray
     with pytest.raises(ConfigError, match="num_cpus"):
         ray_backend.RayExecutor(num_cpus=0)
+
+
+def test_family_record_keeps_a_summary_of_earlier_invocations(tmp_path):
+    path = str(tmp_path / "run_all_table6.json")
+    assert "earlier_invocations" not in grid.with_earlier_invocations(path, {"cells_run": 3})
+    first = {"command": "./run_all.sh --only table6", "git_sha": "a", "wall_s": 10.0,
+             "cells_run": 48, "failed": ["rl/cartpole/teacher"], "packages": {"x": "1"},
+             "earlier_invocations": [{"git_sha": "0", "wall_s": 1.0, "cells_run": 2}]}
+    with open(path, "w") as f:
+        json.dump(first, f)
+    second = grid.with_earlier_invocations(path, {"cells_run": 16, "git_sha": "b"})
+    assert second["git_sha"] == "b" and second["cells_run"] == 16
+    assert second["earlier_invocations"] == [
+        {"git_sha": "0", "wall_s": 1.0, "cells_run": 2},
+        {"command": "./run_all.sh --only table6", "git_sha": "a", "wall_s": 10.0,
+         "cells_run": 48, "failed": ["rl/cartpole/teacher"]}]
+    with open(path, "w") as f:   # a rerun that skipped every cell adds nothing
+        json.dump({"cells_run": 0, "earlier_invocations": second["earlier_invocations"]}, f)
+    assert len(grid.with_earlier_invocations(path, {})["earlier_invocations"]) == 2
