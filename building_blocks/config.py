@@ -36,18 +36,10 @@ class TeacherConfig:
         return self
 
 
-def _validate_schedule(config):
-    """Checks the Algorithm 1 fields that image and policy distillation share."""
-    if config.student_steps <= 0 or config.batch_size <= 0:
-        raise ConfigError("student_steps and batch_size must be positive")
-    if config.n_generators < 1 or config.batch_size % config.n_generators:
-        raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
-                          % (config.batch_size, config.n_generators))
-
-
 @dataclasses.dataclass(frozen=True)
-class DistillConfig:
-    """One distillation cell: method, schedule and losses. Units: steps are optimizer updates."""
+class _DistillCell:
+    """The leading fields of a distillation cell, shared by image and policy distillation
+    (Algorithm 1's loop is the same for both), and the check of their schedule."""
     method: str
     task: str
     seed: int
@@ -55,6 +47,18 @@ class DistillConfig:
     batch_size: int                         # student batch = all generators' samples together
     student_lr: float
     student_optimizer: str = "adam"
+
+    def _validate_schedule(self):
+        if self.student_steps <= 0 or self.batch_size <= 0:
+            raise ConfigError("student_steps and batch_size must be positive")
+        if self.n_generators < 1 or self.batch_size % self.n_generators:
+            raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
+                              % (self.batch_size, self.n_generators))
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig(_DistillCell):
+    """One distillation cell: method, schedule and losses. Units: steps are optimizer updates."""
     generator_lr: float = 0.0
     n_generators: int = 1                   # GAS: 8 concurrent generators (B.1.1)
     student_steps_per_round: int = 1        # Algorithm 1: N_s
@@ -81,7 +85,7 @@ class DistillConfig:
     log_every_s: float = 30.0
 
     def validate(self):
-        _validate_schedule(self)
+        self._validate_schedule()
         if self.reinit_every < 0 or self.eval_every <= 0:
             raise ConfigError("reinit_every must be >= 0 and eval_every > 0")
         return self
@@ -133,16 +137,9 @@ def describe(config):
 
 
 @dataclasses.dataclass(frozen=True)
-class PolicyDistillConfig:
+class PolicyDistillConfig(_DistillCell):
     """One policy-distillation cell (Tables 6-7). The schedule fields mean what they mean in
     DistillConfig (Algorithm 1's loop is shared); the rest is policy-specific."""
-    method: str
-    task: str
-    seed: int
-    student_steps: int                      # total student updates
-    batch_size: int                         # student batch = all generators' samples together
-    student_lr: float
-    student_optimizer: str = "adam"
     weight_decay: float = 0.0               # shared skeleton (CIFAR-10 only); off for policies
     lr_decay_every: int = 0                 # shared skeleton (CIFAR-10 only); 0 = constant lr
     lr_decay_factor: float = 0.1
@@ -170,7 +167,7 @@ class PolicyDistillConfig:
     log_every_s: float = 30.0
 
     def validate(self):
-        _validate_schedule(self)
+        self._validate_schedule()
         if self.reinit_every < 0 or self.eval_every < 0 or self.eval_episodes < 1:
             raise ConfigError("reinit_every and eval_every must be >= 0, eval_episodes >= 1")
         if self.eval_max_frames < 0:
