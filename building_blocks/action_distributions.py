@@ -13,6 +13,7 @@ for diagonal Gaussian) and provides, as pure tensor functions:
 import math
 
 from building_blocks.kd import distillation_loss
+from building_blocks.seeds import scoped_seed
 from building_blocks.tf_compat import tf
 
 
@@ -36,7 +37,8 @@ class Categorical(object):
         return tf.argmax(out.logits, axis=-1, output_type=tf.int32)
 
     def sample(self, out):
-        return tf.squeeze(tf.random.categorical(out.logits, 1, dtype=tf.int32), axis=-1)
+        return tf.squeeze(tf.random.categorical(out.logits, 1, dtype=tf.int32,
+                                                seed=scoped_seed("action")), axis=-1)
 
 
 class DiagGaussian(object):
@@ -70,7 +72,8 @@ class DiagGaussian(object):
         return out.mean
 
     def sample(self, out):
-        return out.mean + tf.exp(out.log_std) * tf.random_normal(tf.shape(out.mean))
+        noise = tf.random_normal(tf.shape(out.mean), seed=scoped_seed("action_noise"))
+        return out.mean + tf.exp(out.log_std) * noise
 
 
 FAMILIES = {"discrete": Categorical, "continuous": DiagGaussian}

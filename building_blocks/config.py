@@ -47,10 +47,19 @@ class _DistillCell:
     batch_size: int                         # student batch = all generators' samples together
     student_lr: float
     student_optimizer: str = "adam"
+    # DAFL as released (DAFL-train.py): each iteration's student update trains on the batch the
+    # generator update just drew (detached), in one step; False: Algorithm 1's separate steps,
+    # each drawing its own batch. Needs rounds of 1 student : 1 generator update.
+    shared_batch: bool = False
 
     def _validate_schedule(self):
         if self.student_steps <= 0 or self.batch_size <= 0:
             raise ConfigError("student_steps and batch_size must be positive")
+        if self.shared_batch and (self.student_steps_per_round != 1
+                                  or self.generator_steps_per_round != 1):
+            raise ConfigError("shared_batch=true needs student_steps_per_round=1 and "
+                              "generator_steps_per_round=1 (got %d and %d)"
+                              % (self.student_steps_per_round, self.generator_steps_per_round))
         if self.n_generators < 1 or self.batch_size % self.n_generators:
             raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
                               % (self.batch_size, self.n_generators))

@@ -13,6 +13,7 @@ import numpy as np
 
 from building_blocks import action_distributions
 from building_blocks.resnet import take_update_ops
+from building_blocks.seeds import scoped_seed
 from building_blocks.tf_compat import tf
 
 
@@ -44,6 +45,9 @@ def weight_decay_penalty(variables, weight_decay):
 class Distiller(object):
     """Base class; subclasses override ``_student_inputs`` and, for generator methods,
     ``_build_generator_step``."""
+    # One op that updates student and generators together (DAFL as released); None: separate
+    # student and generator steps (Algorithm 1).
+    joint_train_op = None
 
     def __init__(self, config, teacher, student, input_shape, train_inputs=None, family=None):
         """input_shape: one example's network input, e.g. (32, 32, 1);
@@ -107,7 +111,8 @@ class NoiseKD(Distiller):
     """KD on U(−1, 1) inputs of the network's input shape (Table 1, row 3)."""
 
     def _student_inputs(self):
-        return tf.random_uniform((self.config.batch_size,) + self.input_shape, -1.0, 1.0)
+        return tf.random_uniform((self.config.batch_size,) + self.input_shape, -1.0, 1.0,
+                                 seed=scoped_seed("noise_inputs"))
 
 
 def real_data_pipeline(images_uint8, batch_size, seed, preprocess, augment=None):

@@ -11,12 +11,14 @@ Layout is NHWC throughout.
 """
 import math
 
+from building_blocks.seeds import variable_seed
 from building_blocks.tf_compat import tf
 
 
-def _uniform_fan_in(fan_in, seed=None):
+def _uniform_fan_in(fan_in, variable_name):
+    """U(±1/sqrt(fan_in)) with the op seed of ``variable_name`` in the current scope."""
     bound = 1.0 / math.sqrt(fan_in)
-    return tf.random_uniform_initializer(-bound, bound, seed=seed)
+    return tf.random_uniform_initializer(-bound, bound, seed=variable_seed(variable_name))
 
 
 class Dense(object):
@@ -24,9 +26,10 @@ class Dense(object):
 
     def __init__(self, in_dim, out_dim, name, trainable=True):
         with tf.variable_scope(name):
-            init = _uniform_fan_in(in_dim)
-            self.w = tf.get_variable("w", [in_dim, out_dim], initializer=init, trainable=trainable)
-            self.b = tf.get_variable("b", [out_dim], initializer=init, trainable=trainable)
+            self.w = tf.get_variable("w", [in_dim, out_dim], trainable=trainable,
+                                     initializer=_uniform_fan_in(in_dim, "w"))
+            self.b = tf.get_variable("b", [out_dim], trainable=trainable,
+                                     initializer=_uniform_fan_in(in_dim, "b"))
 
     def __call__(self, x):
         return tf.matmul(x, self.w) + self.b
@@ -38,10 +41,11 @@ class Conv2D(object):
     def __init__(self, in_ch, out_ch, kernel, name, padding="VALID", trainable=True):
         self.padding = padding
         with tf.variable_scope(name):
-            init = _uniform_fan_in(in_ch * kernel * kernel)
-            self.w = tf.get_variable("w", [kernel, kernel, in_ch, out_ch], initializer=init,
-                                     trainable=trainable)
-            self.b = tf.get_variable("b", [out_ch], initializer=init, trainable=trainable)
+            fan_in = in_ch * kernel * kernel
+            self.w = tf.get_variable("w", [kernel, kernel, in_ch, out_ch], trainable=trainable,
+                                     initializer=_uniform_fan_in(fan_in, "w"))
+            self.b = tf.get_variable("b", [out_ch], trainable=trainable,
+                                     initializer=_uniform_fan_in(fan_in, "b"))
 
     def __call__(self, x):
         return tf.nn.bias_add(tf.nn.conv2d(x, self.w, [1, 1, 1, 1], self.padding), self.b)
@@ -91,7 +95,7 @@ class Conv2DNoBias(object):
         self.kernel = kernel
         with tf.variable_scope(name):
             self.w = tf.get_variable("w", [kernel, kernel, in_ch, out_ch],
-                                     initializer=_uniform_fan_in(in_ch * kernel * kernel),
+                                     initializer=_uniform_fan_in(in_ch * kernel * kernel, "w"),
                                      trainable=trainable)
 
     def __call__(self, x):

@@ -7,6 +7,7 @@ unique variable scope and builds ops each time it is called.
 import collections
 
 from building_blocks import layers
+from building_blocks.seeds import scoped_seed
 from building_blocks.tf_compat import tf
 
 ClassifierOutput = collections.namedtuple("ClassifierOutput", ["logits", "features"])
@@ -69,7 +70,7 @@ class LeNet5(Network):
             features = tf.reshape(tf.nn.relu(self.conv3(h)), [-1, self.c3])
             h = tf.nn.relu(self.fc1(features))
             if training and self.dropout > 0:
-                h = tf.nn.dropout(h, rate=self.dropout)
+                h = tf.nn.dropout(h, rate=self.dropout, seed=scoped_seed("dropout"))
             return ClassifierOutput(self.fc2(h), features)
 
 
@@ -131,12 +132,14 @@ class DCGANGenerator(Network):
             return out
 
 
-def sample_latent(batch_size, latent_dim, distribution="uniform"):
-    """z ~ U(−1, 1)^d (GAS, B.1.1) or N(0, I) (DAFL's released code), made in the graph."""
+def sample_latent(batch_size, latent_dim, distribution="uniform", name="latent"):
+    """z ~ U(−1, 1)^d (GAS, B.1.1) or N(0, I) (DAFL's released code), made in the graph with
+    the op seed of ``name`` in the current name scope (``seeds``)."""
+    seed = scoped_seed(name)
     if distribution == "uniform":
-        return tf.random_uniform([batch_size, latent_dim], -1.0, 1.0)
+        return tf.random_uniform([batch_size, latent_dim], -1.0, 1.0, seed=seed, name=name)
     if distribution == "normal":
-        return tf.random_normal([batch_size, latent_dim])
+        return tf.random_normal([batch_size, latent_dim], seed=seed, name=name)
     raise ValueError("unknown latent distribution %r (expected 'uniform' or 'normal')"
                      % distribution)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from building_blocks import nets
 from building_blocks.config import ConfigError
+from building_blocks.seeds import variable_seed
 from building_blocks.tf_compat import tf
 
 PolicyOutput = collections.namedtuple("PolicyOutput",
@@ -83,8 +84,8 @@ class RunningMeanStd(object):
 def _dense(in_dim, out_dim, name, gain, trainable):
     """Weights orthogonal × gain, zero bias (the usual PPO initialisation)."""
     with tf.variable_scope(name):
-        w = tf.get_variable("w", [in_dim, out_dim], initializer=tf.orthogonal_initializer(gain),
-                            trainable=trainable)
+        w = tf.get_variable("w", [in_dim, out_dim], trainable=trainable,
+                            initializer=tf.orthogonal_initializer(gain, seed=variable_seed("w")))
         b = tf.get_variable("b", [out_dim], initializer=tf.zeros_initializer(),
                             trainable=trainable)
     return w, b

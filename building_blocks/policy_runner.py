@@ -129,7 +129,8 @@ def distill_policy(config, teacher_path, threads=0, log=print, summary_dir=None,
         if samples_path and distiller.has_generators and len(spec.obs_shape) == 3:
             # Figure 4: 8 generated frames (one per generator for GAS's 8).
             k = len(distiller.bank)
-            sample_frames = tf.concat(distiller.bank.sample(8 if 8 % k == 0 else k), 0)
+            with tf.name_scope("generator_samples"):
+                sample_frames = tf.concat(distiller.bank.sample(8 if 8 % k == 0 else k), 0)
         init = tf.global_variables_initializer()
         partial = PartialRun(partial_dir, checkpoint_every_s)
     graph.finalize()

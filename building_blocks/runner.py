@@ -317,15 +317,26 @@ def start_loop_state(sess, config, partial, log):
 def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, partial, start):
     """Algorithm 1's loop, shared by image and policy distillation: rounds of N_s student
     updates, then (generator methods) re-initialise the generators every ``reinit_every``
-    student updates and run N_g generator updates. ``evaluate()`` returns a dict of metrics,
-    called every ``eval_every`` student updates and at the end; ``state`` is updated in place.
+    student updates and run N_g generator updates. A distiller with a ``joint_train_op``
+    (DAFL as released) updates student and generator in each student step instead, and has
+    no separate generator updates. ``evaluate()`` returns a dict of metrics, called every
+    ``eval_every`` student updates and at the end; ``state`` is updated in place.
     """
+    joint = distiller.joint_train_op is not None
+    step_fetches = {"train": distiller.student_train_op, "student_loss": distiller.student_loss}
+    if joint:
+        step_fetches = dict(distiller.generator_fetches, train=distiller.joint_train_op,
+                            student_loss=distiller.student_loss)
     generator_fetches = dict(distiller.generator_fetches, train=distiller.generator_train_op)
     last = {}
     while state["step"] < config.student_steps:
         for _ in range(min(config.student_steps_per_round,
                            config.student_steps - state["step"])):
-            _, student_loss = sess.run([distiller.student_train_op, distiller.student_loss])
+            fetched = sess.run(step_fetches)
+            student_loss = fetched.pop("student_loss")
+            if joint:
+                last = fetched
+                state["generator_steps"] += 1
             state["step"] += 1
             step = state["step"]
             if ((config.eval_every and step % config.eval_every == 0)  # 0: at the end only
@@ -346,7 +357,7 @@ def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, pa
                 sess.run(distiller.reinit_op)  # Algorithm 1: if e mod R_g = 0
                 state["reinits"] += 1
                 state["next_reinit"] += config.reinit_every
-            for _ in range(config.generator_steps_per_round):
+            for _ in range(0 if joint else config.generator_steps_per_round):
                 last = sess.run(generator_fetches)
                 state["generator_steps"] += 1
         state["wall_s"] = state["wall_s_before"] + time.time() - start
@@ -364,7 +375,8 @@ def _generator_sample_ops(distiller, teacher):
         return None
     k = len(distiller.bank)
     per_generator = max(1, SAMPLES_PER_CELL // k)
-    images = tf.concat(distiller.bank.sample(per_generator * k), axis=0)
+    with tf.name_scope("generator_samples"):
+        images = tf.concat(distiller.bank.sample(per_generator * k), axis=0)
     probs = tf.nn.softmax(teacher(images, training=False).logits)
     return {"images": images, "teacher_class": tf.argmax(probs, axis=-1),
             "teacher_confidence": tf.reduce_max(probs, axis=-1),

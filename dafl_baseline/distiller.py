@@ -14,8 +14,24 @@ class DAFLDistiller(Distiller):
         self.config, self.input_shape = config, tuple(input_shape)
         self.bank = GeneratorBank(config.n_generators, self._make_generator,
                                   config.latent_dim, config.latent_distribution)
+        self._shared_samples = None
+        if config.shared_batch:  # DAFL-train.py: one generated batch per iteration
+            with tf.name_scope("iteration"):
+                self._shared_samples = self.bank.sample(config.batch_size)
         super(DAFLDistiller, self).__init__(config, teacher, student, input_shape, train_inputs,
                                             family)
+        if config.shared_batch:
+            # Both updates from the same parameters, applied together, as DAFL's one
+            # ``loss.backward()`` then ``optimizer_G.step(); optimizer_S.step()``. The student's
+            # inputs are computed before either update; no op reads a variable the other updates.
+            self.joint_train_op = tf.group(self.student_train_op, self.generator_train_op,
+                                           name="dafl_iteration")
+
+    def _samples(self):
+        """One generator batch: the iteration's shared one, or a freshly drawn one."""
+        if self._shared_samples is not None:
+            return self._shared_samples
+        return self.bank.sample(self.config.batch_size)
 
     def _make_generator(self, name):
         """Hook: one generator network of the bank. Images: DAFL's DCGAN."""
@@ -35,11 +51,11 @@ class DAFLDistiller(Distiller):
                               cfg.entropy_log_base)
 
     def _student_inputs(self):
-        return tf.concat(self.bank.sample(self.config.batch_size), axis=0)
+        return tf.concat(self._samples(), axis=0)
 
     def _build_generator_step(self):
         cfg = self.config
-        samples = self.bank.sample(cfg.batch_size)
+        samples = self._samples()
         # One teacher (and student) call on all generators' samples, split back per generator.
         all_samples = tf.concat(samples, axis=0)
         teacher_out = self.teacher(all_samples, training=False)

@@ -77,11 +77,12 @@ def distill_config(method, task, profile, seed):
         return DistillConfig(student_lr=1e-3, **common)
     if method == "dafl":
         # DAFL's released MNIST setup (DAFL-train.py): one generator, Adam lr_G 0.2, lr_S 2e-3,
-        # N(0, I) noise, one generator update and one student update per iteration; loss
-        # weights oh 1, ie 5, a 0.1 (Eqs. 2-3); no adaptive term, no re-init.
+        # N(0, I) noise, one generator update and one student update per iteration on the
+        # same generated batch (shared_batch; --set shared_batch=false draws a fresh one for
+        # the student); loss weights oh 1, ie 5, a 0.1 (Eqs. 2-3); no adaptive term, no re-init.
         return DistillConfig(student_lr=2e-3, generator_lr=0.2, n_generators=1,
                              student_steps_per_round=1, generator_steps_per_round=1,
-                             latent_distribution="normal", **common)
+                             shared_batch=True, latent_distribution="normal", **common)
     # GAS, B.1.1: 8 concurrent generators on slices of one U(−1,1)^100 batch; 20 generator
     # steps after every 100 student steps; Adam 0.01 (generators) / 0.001 (student; Table 3
     # says 0.0001 — override with --set student_lr=0.0001); re-init every 4,000 (MNIST) /
