@@ -35,9 +35,29 @@ def test_profiles_change_only_sizes_and_step_counts(method):
         other = configs.distill_config(method, "mnist", profile, 0)
         differing = {k for k in paper.__dataclass_fields__
                      if getattr(paper, k) != getattr(other, k)}
-        assert differing <= size_fields, differing
+        # quick's learning rates follow its written rules (reproduce/configs.py): one student
+        # lr for all methods; generator lr 0.01 for generator batches of 64 or fewer.
+        lr_fields = {"student_lr", "generator_lr"} if profile == "quick" else set()
+        assert differing <= size_fields | lr_fields, differing
+        if profile == "quick":
+            assert other.student_lr == configs._QUICK_STUDENT_LR  # pylint: disable=protected-access
+            if other.generator_steps_per_round:
+                assert other.batch_size // other.n_generators <= 64
+                assert other.generator_lr == 0.01
         assert (other.generator_steps_per_round * paper.student_steps_per_round ==
                 paper.generator_steps_per_round * other.student_steps_per_round)  # same ratio
+
+
+def test_paper_and_quick_schedules_pass_the_profile_check(monkeypatch):
+    assert configs.check_profile("paper") == []
+    assert configs.check_profile("quick") == []
+    # A broken quick schedule is reported: 4:1 rounds, no re-init, a long first round.
+    monkeypatch.setitem(configs._GAS_ROUNDS, "quick", (400, 100))  # pylint: disable=protected-access
+    monkeypatch.setitem(configs._REINIT_EVERY, "quick", {"mnist": 0, "fashion_mnist": 0})  # noqa
+    problems = " ".join(configs.check_profile("quick"))
+    assert "not 5:1" in problems and "no re-init" in problems and "first round" in problems
+    monkeypatch.setitem(configs._BATCH, "quick", 64)  # pylint: disable=protected-access
+    assert "fewer than the 10 classes" in " ".join(configs.check_profile("quick"))
 
 
 def test_overrides_are_parsed_by_type_never_evaluated():
