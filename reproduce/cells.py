@@ -118,7 +118,8 @@ def _record(cell, profile, config, result, started):
     record = {
         "cell": cell_name(cell), "kind": cell.kind, "task": cell.task, "method": cell.method,
         "seed": cell.seed, "profile": profile, "status": "ok",
-        "command": " ".join([os.path.basename(sys.executable), "-m", "reproduce"] + sys.argv[1:]),
+        "command": provenance.portable_command(
+            [os.path.basename(sys.executable), "-m", "reproduce"] + sys.argv[1:]),
         "config": to_dict(config), "started": started, "finished": time.time(),
     }
     record.update(result)

@@ -71,7 +71,8 @@ class Table1(Family):
     data_dir = None  # set by cells(); None = the default data folder
 
     name = "table1"
-    outputs = ("table1.csv", "table1.md", "figures/table1.png")
+    outputs = ("table1.csv", "table1.md", "figures/table1.png", "calibration.csv",
+               "figures/calibration.png")
 
     data_dir = None
 
@@ -108,9 +109,10 @@ class Table1(Family):
         return teachers, students
 
     def write_outputs(self, results_dir, profile, run_info=None, log=print):
-        from reproduce import figures, tables  # pylint: disable=g-import-not-at-top
+        from reproduce import calibration, figures, tables  # pylint: disable=g-import-not-at-top
         rows = tables.write_table1(results_dir, profile, run_info,
                                    tables.not_run_notes(self.data_dir))
+        calibration.write_calibration(results_dir, profile, log)  # time-to-accuracy curves
         # Generator samples per task (issue 4, like the paper's Figure 4), for every task
         # whose DAFL or GAS seed-0 cell saved samples.
         for task in configs.TABLE1_TASKS:

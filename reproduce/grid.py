@@ -257,7 +257,8 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     else:
         failed = execute_cells(teachers, students, flags, jobs, log)
     run_info = {
-        "command": " ".join(["./run_all.sh"] + sys.argv[2:]), "profile": profile,
+        "command": provenance.portable_command(["./run_all.sh"] + sys.argv[2:]),
+        "profile": profile,
         "profile_choice": os.environ.get("GAS_PROFILE_CHOICE", "--profile %s" % profile),
         "only": [f.name for f in requested], "jobs": jobs, "threads_per_job": threads,
         "backend": backend,

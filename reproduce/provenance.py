@@ -13,6 +13,23 @@ PACKAGES = ("tensorflow", "intel-tensorflow", "tensorflow-gpu", "numpy", "protob
 CODE_PATHS = ("building_blocks", "dafl_baseline", "gas", "reproduce", "requirements.lock")
 
 
+def portable_command(argv):
+    """``argv`` joined, with every absolute path under the repository written relative to its
+    root (``--results_dir /home/me/gas-repro/results`` → ``--results_dir results``), so a
+    recorded command re-runs from the root of any checkout. Paths outside the repository are
+    written relative to it too (``../shared/data``)."""
+    words = []
+    for word in argv:
+        flag, value = ("", word)
+        if word.startswith("--") and "=" in word:
+            flag, value = word.split("=", 1)
+            flag += "="
+        if os.path.isabs(value):
+            value = os.path.relpath(value, REPO_ROOT)
+        words.append(flag + value)
+    return " ".join(words)
+
+
 def git_sha():
     """HEAD's sha, with '-dirty' when tracked code differs from it; 'unknown' outside git."""
     try:

@@ -1,11 +1,13 @@
 """The real command line, smoke profile: grid → table1.csv + manifest, resume, determinism,
 bad input. (Slowest tests of the suite: about 2-4 minutes on 2 cores.)"""
 import csv
+import glob
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from building_blocks.data import resolve_data_dir
@@ -42,24 +44,86 @@ def read_table(results):
         return list(csv.DictReader(f))
 
 
+def read_cell_records(results):
+    """{path relative to ``results``: record} of every cell result JSON of the smoke run."""
+    records = {}
+    for path in glob.glob(os.path.join(results, "smoke", "cells", "**", "*.json"),
+                          recursive=True):
+        with open(path) as f:
+            records[os.path.relpath(path, results)] = json.load(f)
+    return records
+
+
+def algorithm_1_counts(config):
+    """(generator updates, re-inits) of Algorithm 1's loop for a distill cell's config: rounds
+    of N_s student updates; after every round but the last, a re-init once ``reinit_every``
+    more student updates have passed, then N_g generator updates. DAFL's joint mode: one
+    generator update per student update. KD baselines: none."""
+    if not config["generator_steps_per_round"]:
+        return 0, 0
+    if config["shared_batch"]:
+        return config["student_steps"], 0
+    ends = list(range(config["student_steps_per_round"], config["student_steps"],
+                      config["student_steps_per_round"]))
+    reinits, next_reinit = 0, config["reinit_every"]
+    for end in ends:
+        if config["reinit_every"] and end >= next_reinit:
+            reinits, next_reinit = reinits + 1, next_reinit + config["reinit_every"]
+    return config["generator_steps_per_round"] * len(ends), reinits
+
+
 def test_grid_writes_a_valid_table1_and_manifest(smoke_results):
+    """table1.csv is the cells' numbers (mean, sample std, n over the seeds' result files),
+    every cell ran Algorithm 1's schedule for its config against the teacher the grid
+    trained, and the manifest lists exactly those cells."""
     results, out = smoke_results
     assert "ETA" in out and "[18/18]" in out
+    records = read_cell_records(results)
+    assert len(records) == 18 and all(r["status"] == "ok" for r in records.values())
     rows = read_table(results)
     assert len(rows) == 15
     for row in rows:
+        assert row["profile"] == "smoke"
         if row["task"] == "cifar10":
             assert row["n"] == "0" and row["note"].startswith("not run")
             continue
-        expected_n = "1" if row["method"] == "teacher" else "2"
-        assert row["n"] == expected_n, row
-        assert 0.0 <= float(row["mean"]) <= 100.0 and row["profile"] == "smoke"
-        if row["method"] != "teacher":
-            assert float(row["std"]) >= 0.0
+        cells = [r for r in records.values()
+                 if (r["method"], r["task"]) == (row["method"], row["task"])]
+        accuracies = [r["test_accuracy"] for r in cells]
+        expected_seeds = [0] if row["method"] == "teacher" else [0, 1]
+        assert sorted(r["seed"] for r in cells) == expected_seeds, row
+        assert row["n"] == str(len(expected_seeds)), row
+        assert float(row["mean"]) == pytest.approx(np.mean(accuracies), abs=0.0051), row
+        if row["method"] == "teacher":
+            assert row["std"] == "", row
+        else:
+            assert float(row["std"]) == pytest.approx(np.std(accuracies, ddof=1), abs=0.00051)
+    teacher_accuracy = {r["task"]: r["test_accuracy"] for r in records.values()
+                        if r["kind"] == "teacher"}
+    for path, record in records.items():
+        history = record["history"]
+        if record["kind"] == "teacher":
+            assert record["test_accuracy"] == max(h["test_accuracy"] for h in history), path
+            continue
+        config = record["config"]
+        assert record["test_accuracy"] == history[-1]["test_accuracy"], path
+        assert record["student_steps"] == config["student_steps"], path
+        assert [h["step"] for h in history] == list(range(
+            config["eval_every"], config["student_steps"], config["eval_every"])) + [
+                config["student_steps"]], path
+        assert (record["generator_steps"], record["reinits"]) == algorithm_1_counts(config), path
+        with open(os.path.join(results, "smoke", "teachers", record["task"] + ".npz.json")) as f:
+            assert record["teacher_checkpoint_sha256"] == json.load(f)["sha256"], path
+        assert record["teacher_test_accuracy"] == pytest.approx(
+            teacher_accuracy[record["task"]], abs=0.05), path
     with open(os.path.join(results, "manifest.json")) as f:
         manifest = json.load(f)
     assert manifest["profile"] == "smoke" and manifest["seeds"] == [0, 1]
-    assert len(manifest["cells"]) == 18
+    assert sorted(c["result_file"] for c in manifest["cells"]) == sorted(records)
+    for entry in manifest["cells"]:
+        record = records[entry["result_file"]]
+        assert (entry["cell"], entry["seed"], entry["test_accuracy"]) == (
+            record["cell"], record["seed"], record["test_accuracy"])
     cell = manifest["cells"][0]
     for key in ("command", "git_sha", "packages", "wall_s", "seed"):
         assert key in cell

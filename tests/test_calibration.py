@@ -1,0 +1,41 @@
+"""Time-to-accuracy curves (reproduce/calibration.py) from finished cell JSONs."""
+import csv
+import io
+import os
+
+from building_blocks.io_utils import atomic_write_json
+from reproduce import calibration, cells
+
+
+def _cell(root, task, method, history, config=None, overrides=()):
+    path = cells.result_path(root, "quick", cells.distill_cell(task, method, 0))
+    atomic_write_json(path, {"method": method, "task": task, "seed": 0, "config": config or {},
+                             "overrides": list(overrides), "history": history,
+                             "wall_s": history[-1]["wall_s"], "git_sha": "abc"})
+
+
+def test_curves_join_table1_cells_and_calibration_variants(tmp_path):
+    results = str(tmp_path)
+    _cell(results, "mnist", "gas", [{"step": 200, "wall_s": 60.0, "test_accuracy": 90.0},
+                                    {"step": 400, "wall_s": 121.0, "test_accuracy": 95.5}])
+    _cell(results, "mnist", "dafl", [{"step": 200, "wall_s": 70.0, "test_accuracy": 85.0}],
+          config={"shared_batch": True})
+    _cell(os.path.join(results, calibration.CALIBRATION_DIR), "mnist", "dafl",
+          [{"step": 200, "wall_s": 80.0, "test_accuracy": 84.0}],
+          config={"shared_batch": False}, overrides=["shared_batch=false"])
+    paths = calibration.write_calibration(results, "quick", log=lambda *_: None)
+    assert [os.path.relpath(p, results) for p in paths] == [calibration.CSV_FILE,
+                                                            calibration.FIGURE_FILE]
+    with open(paths[0]) as f:
+        rows = list(csv.DictReader(io.StringIO(f.read())))
+    curves = {(r["curve"], r["student_updates"]): r["test_accuracy"] for r in rows}
+    assert curves == {("dafl (shared batch, as released)", "200"): "85.00",
+                      ("gas", "200"): "90.00", ("gas", "400"): "95.50",
+                      ("dafl (fresh batch)", "200"): "84.00"}
+    assert {r["task"] for r in rows} == {"mnist"} and {r["profile"] for r in rows} == {"quick"}
+    assert os.path.getsize(paths[1]) > 1000
+
+
+def test_nothing_finished_writes_nothing(tmp_path):
+    assert calibration.write_calibration(str(tmp_path), "quick", log=lambda *_: None) == []
+    assert not os.listdir(str(tmp_path))
