@@ -61,7 +61,7 @@ def expected_location(data_dir=None):
 
 def missing_message(data_dir=None):
     return ("CIFAR-10 not found: put %s (from https://www.cs.toronto.edu/~kriz/cifar.html, "
-            "MD5 %s) or its extracted folder %s/ in %s, or point --data_dir / GAS_DATA_DIR at "
+            "MD5 %s) or its extracted folder %s/ in %s, or point --data_dir or GAS_DATA_DIR at "
             "the folder that holds %s/. It cannot be downloaded by this code."
             % (TARBALL, TARBALL_MD5, BATCH_FOLDER,
                os.path.join(resolve_data_dir(data_dir), FOLDER), FOLDER))

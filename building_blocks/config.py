@@ -60,6 +60,10 @@ class _DistillCell:
             raise ConfigError("shared_batch=true needs student_steps_per_round=1 and "
                               "generator_steps_per_round=1 (got %d and %d)"
                               % (self.student_steps_per_round, self.generator_steps_per_round))
+        if self.shared_batch and self.gamma:
+            # The generator step would read the student weights the same step updates.
+            raise ConfigError("shared_batch=true is DAFL's update (gamma=0); got gamma=%s"
+                              % self.gamma)
         if self.n_generators < 1 or self.batch_size % self.n_generators:
             raise ConfigError("batch_size %d must be a positive multiple of n_generators %d"
                               % (self.batch_size, self.n_generators))

@@ -71,7 +71,7 @@ def _open_idx(path_without_gz):
                 raise DataError("%s is corrupt (%s). Replace it with a fresh copy of the file."
                                 % (path, e))
     raise DataError("missing dataset file: %s(.gz). Put the IDX file there, or point "
-                    "--data_dir / GAS_DATA_DIR at the folder that holds it."
+                    "--data_dir or GAS_DATA_DIR at the folder that holds it."
                     % path_without_gz)
 
 

@@ -55,7 +55,7 @@ def load_npz_array(path, sha256=None):
         raise data_lib.DataError(
             "missing dataset file: %s. Download it from the Kuzushiji-MNIST release "
             "(github.com/rois-codh/kmnist, http://codh.rois.ac.jp/kmnist/dataset/kmnist/) and "
-            "put it there, or point --data_dir / GAS_DATA_DIR at the folder that holds "
+            "put it there, or point --data_dir or GAS_DATA_DIR at the folder that holds "
             "kmnist/." % path)
     with open(path, "rb") as f:
         raw = f.read()

@@ -60,6 +60,17 @@ def test_paper_and_quick_schedules_pass_the_profile_check(monkeypatch):
     assert "fewer than the 10 classes" in " ".join(configs.check_profile("quick"))
 
 
+def test_shared_batch_is_dafls_one_to_one_update_only():
+    dafl = configs.distill_config("dafl", "mnist", "quick", 0)
+    assert dafl.shared_batch and dafl.validate()
+    gas = configs.distill_config("gas", "mnist", "quick", 0)
+    with pytest.raises(ConfigError, match="student_steps_per_round=1"):
+        apply_overrides(gas, ["shared_batch=true"]).validate()
+    with pytest.raises(ConfigError, match="gamma=0"):
+        apply_overrides(gas, ["shared_batch=true", "student_steps_per_round=1",
+                              "generator_steps_per_round=1"]).validate()
+
+
 def test_overrides_are_parsed_by_type_never_evaluated():
     config = configs.distill_config("gas", "mnist", "smoke", 0)
     changed = apply_overrides(config, ["student_lr=0.0001", "n_generators=1", "gamma=0",
