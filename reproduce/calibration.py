@@ -7,7 +7,10 @@ Sources, all finished cell JSONs (their ``history``: one point per ``eval_every`
   the curves and the table are one run;
 - variants kept apart under ``<results>/calibration/<profile>/cells/...``, run by hand with
   ``--results_dir results/calibration`` and ``--set`` (e.g. DAFL's fresh-batch variant,
-  ``--set shared_batch=false``); each cell JSON records its command and overrides.
+  ``--set shared_batch=false``); each cell JSON records its command and overrides;
+- named variant sets, one folder each, under ``<results>/calibration/<variant>/<profile>/...``
+  (``--results_dir results/calibration/<variant>``), so that several variants of one method
+  and task sit side by side (e.g. the one-at-a-time Fashion-MNIST GAS variants).
 Writes ``<results>/calibration.csv`` and ``<results>/figures/calibration.png``.
 """
 import json
@@ -25,8 +28,13 @@ COLUMNS = ("profile", "task", "curve", "method", "overrides", "seed", "student_u
 METHODS = ("student_kd", "dafl", "gas")
 
 
+# Overrides that set the run's length or evaluation grid, not its algorithm: left out of the
+# curve's label (they are in the CSV's ``overrides`` column).
+_LENGTH_OVERRIDES = ("student_steps=", "eval_every=")
+
+
 def _label(record):
-    overrides = record.get("overrides") or []
+    overrides = [o for o in record.get("overrides") or [] if not o.startswith(_LENGTH_OVERRIDES)]
     label = record["method"]
     if record["method"] == "dafl":
         shared = record["config"].get("shared_batch", False)
@@ -35,9 +43,20 @@ def _label(record):
     return label + (" [%s]" % ", ".join(extra) if extra else "")
 
 
+def _variant_roots(results_dir, profile):
+    """``<results>/calibration`` and its named variant folders (those holding ``profile``)."""
+    calibration_dir = os.path.join(results_dir, CALIBRATION_DIR)
+    named = []
+    if os.path.isdir(calibration_dir):
+        named = [os.path.join(calibration_dir, name) for name in sorted(os.listdir(calibration_dir))
+                 if name not in configs.PROFILES
+                 and os.path.isdir(os.path.join(calibration_dir, name, profile))]
+    return [calibration_dir] + named
+
+
 def _records(results_dir, profile, task, seed=0):
     """Table 1's cells first, then the calibration variants, for ``task`` and ``seed``."""
-    roots = (results_dir, os.path.join(results_dir, CALIBRATION_DIR))
+    roots = [results_dir] + _variant_roots(results_dir, profile)
     found = []
     for root in roots:
         for method in METHODS:

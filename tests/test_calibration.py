@@ -39,3 +39,18 @@ def test_curves_join_table1_cells_and_calibration_variants(tmp_path):
 def test_nothing_finished_writes_nothing(tmp_path):
     assert calibration.write_calibration(str(tmp_path), "quick", log=lambda *_: None) == []
     assert not os.listdir(str(tmp_path))
+
+
+def test_named_variant_folders_sit_side_by_side(tmp_path):
+    """Two variants of one method and task, each in its own folder under calibration/, both
+    become curves; length overrides stay out of the label but in the overrides column."""
+    results = str(tmp_path)
+    _cell(results, "fashion_mnist", "gas", [{"step": 200, "wall_s": 60.0, "test_accuracy": 49.0}])
+    for name, gamma, accuracy in (("gamma0", "0", 40.0), ("gamma1", "1.0", 48.0)):
+        _cell(os.path.join(results, calibration.CALIBRATION_DIR, name), "fashion_mnist", "gas",
+              [{"step": 200, "wall_s": 70.0, "test_accuracy": accuracy}],
+              overrides=["student_steps=600", "eval_every=200", "gamma=" + gamma])
+    rows = calibration.calibration_rows(results, "quick")
+    assert [(r["curve"], r["test_accuracy"]) for r in rows] == [
+        ("gas", "49.00"), ("gas [gamma=0]", "40.00"), ("gas [gamma=1.0]", "48.00")]
+    assert rows[1]["overrides"] == "student_steps=600 eval_every=200 gamma=0"
