@@ -130,38 +130,45 @@ MAX_FIRST_ROUND_FRACTION = 0.05
 GAS_ROUND_RATIO = 5  # B.1.1: 100 student : 20 generator updates
 
 
-def check_profile(profile, num_classes=10):
-    """What is wrong with a profile's Table 1 schedule, as a list of sentences (empty: sane).
+def schedule_problems(c, num_classes, where, reinit=True):
+    """What is wrong with one generator method's schedule ``c`` (a DistillConfig), as a list
+    of sentences: every generator gets at least one sample per class per step; with
+    ``reinit`` (GAS's schedule), Algorithm 1's 5:1 ratio, a re-init within the run, at least
+    ``MIN_GENERATOR_UPDATES_PER_LIFETIME`` generator updates per lifetime, and a first round
+    (untrained generators) that is a small fraction of the run."""
+    problems = []
+    per_generator = c.batch_size // c.n_generators
+    if per_generator < num_classes:
+        problems.append("%s: %d samples per generator per step, fewer than the %d "
+                        "classes" % (where, per_generator, num_classes))
+    if not reinit:
+        return problems
+    if c.student_steps_per_round != GAS_ROUND_RATIO * c.generator_steps_per_round:
+        problems.append("%s: rounds %d:%d are not 5:1" % (
+            where, c.student_steps_per_round, c.generator_steps_per_round))
+    if not 0 < c.reinit_every < c.student_steps:
+        problems.append("%s: no re-init within %d student updates (every %d)"
+                        % (where, c.student_steps, c.reinit_every))
+    lifetime = c.reinit_every // c.student_steps_per_round * c.generator_steps_per_round
+    if lifetime < MIN_GENERATOR_UPDATES_PER_LIFETIME:
+        problems.append("%s: %d generator updates per lifetime (< %d)"
+                        % (where, lifetime, MIN_GENERATOR_UPDATES_PER_LIFETIME))
+    if c.student_steps_per_round > MAX_FIRST_ROUND_FRACTION * c.student_steps:
+        problems.append("%s: the first round (%d untrained-generator updates) is over "
+                        "%d%% of the run" % (where, c.student_steps_per_round,
+                                             100 * MAX_FIRST_ROUND_FRACTION))
+    return problems
 
-    For each image task and generator method: every generator gets at least one sample per
-    class per step; GAS keeps Algorithm 1's 5:1 ratio, re-initialises at least once per run,
-    gives each generator lifetime at least ``MIN_GENERATOR_UPDATES_PER_LIFETIME`` updates, and
-    its first round (untrained generators) is a small fraction of the run. ``smoke`` is a
-    plumbing profile and is not held to these.
+
+def check_profile(profile, num_classes=10):
+    """What is wrong with a profile's Table 1 schedule, as a list of sentences (empty: sane):
+    ``schedule_problems`` for each image task's DAFL (samples per class only) and GAS.
+    ``smoke`` is a plumbing profile and is not held to these.
     """
     problems = []
     for task in IMAGE_TASKS:
         for method in ("dafl", "gas"):
-            c = distill_config(method, task, profile, 0)
-            where = "%s %s %s" % (profile, task, method)
-            per_generator = c.batch_size // c.n_generators
-            if per_generator < num_classes:
-                problems.append("%s: %d samples per generator per step, fewer than the %d "
-                                "classes" % (where, per_generator, num_classes))
-            if method != "gas":
-                continue
-            if c.student_steps_per_round != GAS_ROUND_RATIO * c.generator_steps_per_round:
-                problems.append("%s: rounds %d:%d are not 5:1" % (
-                    where, c.student_steps_per_round, c.generator_steps_per_round))
-            if not 0 < c.reinit_every < c.student_steps:
-                problems.append("%s: no re-init within %d student updates (every %d)"
-                                % (where, c.student_steps, c.reinit_every))
-            lifetime = c.reinit_every // c.student_steps_per_round * c.generator_steps_per_round
-            if lifetime < MIN_GENERATOR_UPDATES_PER_LIFETIME:
-                problems.append("%s: %d generator updates per lifetime (< %d)"
-                                % (where, lifetime, MIN_GENERATOR_UPDATES_PER_LIFETIME))
-            if c.student_steps_per_round > MAX_FIRST_ROUND_FRACTION * c.student_steps:
-                problems.append("%s: the first round (%d untrained-generator updates) is over "
-                                "%d%% of the run" % (where, c.student_steps_per_round,
-                                                     100 * MAX_FIRST_ROUND_FRACTION))
+            problems += schedule_problems(distill_config(method, task, profile, 0), num_classes,
+                                          "%s %s %s" % (profile, task, method),
+                                          reinit=method == "gas")
     return problems

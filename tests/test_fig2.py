@@ -155,6 +155,19 @@ def test_fig2_configs_follow_table2_and_differ_only_in_the_gas_ingredients():
         fig2.distill_config("student_kd", 1, "quick", 0)
 
 
+def test_fig2_paper_and_quick_schedules_keep_table1s_quick_rules(monkeypatch):
+    from reproduce import fig2
+    assert fig2.check_schedule("paper") == [] and fig2.check_schedule("quick") == []
+    # The old quick schedule (400 updates, 50:10 rounds, re-init every 100) is refused: 20
+    # generator updates per lifetime and a first round of 12.5% of the run.
+    monkeypatch.setitem(fig2._SCHEDULE, "quick", (400, 32, (50, 10), 100, 100))  # noqa
+    problems = " ".join(fig2.check_schedule("quick"))
+    assert "20 generator updates per lifetime" in problems and "first round" in problems
+    assert "fig2 dafl:" not in problems  # DAFL's row has no re-init by design
+    monkeypatch.setitem(fig2._SCHEDULE, "quick", (1000, 8, (25, 5), 500, 100))  # noqa
+    assert "fewer than the 2 classes" in " ".join(fig2.check_schedule("quick"))
+
+
 def test_generator_output_map_takes_tanh_range_to_normalised_pixels():
     from reproduce import fig2
     scale, shift = fig2.generator_output_map(0.1307, 0.3081)
