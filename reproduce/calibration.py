@@ -99,7 +99,7 @@ def plot_calibration(rows, path, profile):
             ax.set_title("%s, seed 0 (%s profile)" % (task, profile), fontsize=9)
             ax.grid(alpha=0.3)
             ax.set_ylim(max(0.0, min(float(r["test_accuracy"]) for r in task_rows) - 2), 100)
-        row_axes[0].legend(fontsize=7, loc="lower right")
+        row_axes[0].legend(fontsize=7, loc="best")
     figure.suptitle("Time to accuracy: Table 1's seed-0 cells and calibration variants "
                     "(wall time includes the test evaluations)", fontsize=9)
     figure.tight_layout()
