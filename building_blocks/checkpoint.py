@@ -41,8 +41,8 @@ def read_metadata(path):
                               "beside it, then retrain." % (meta_path, e))
 
 
-def load_network(sess, network, path):
-    """Verifies the SHA-256 and the variable names/shapes, then loads the weights."""
+def _verified_bytes(path):
+    """(metadata, the .npz bytes) after checking the bytes' SHA-256 against the metadata."""
     metadata = read_metadata(path)
     with open(path, "rb") as f:
         data = f.read()
@@ -51,6 +51,18 @@ def load_network(sess, network, path):
         raise CheckpointError("corrupt checkpoint %s: SHA-256 %s differs from %s recorded in "
                               "its .json. Delete both files and retrain the teacher."
                               % (path, digest, metadata.get("sha256")))
+    return metadata, data
+
+
+def verify(path):
+    """The metadata of a present, uncorrupted checkpoint (CheckpointError otherwise), for a
+    command to check its inputs before it starts work (``load_network`` checks again)."""
+    return _verified_bytes(path)[0]
+
+
+def load_network(sess, network, path):
+    """Verifies the SHA-256 and the variable names/shapes, then loads the weights."""
+    metadata, data = _verified_bytes(path)
     try:
         arrays = dict(np.load(io.BytesIO(data)))
     except Exception as e:  # zipfile/pickle errors vary

@@ -5,6 +5,10 @@ flushed to disk, then renamed over the target (``os.replace``, atomic on POSIX).
 killed mid-write leaves at most such a temporary file, never a partial target;
 ``remove_stale_temp_files`` clears them (``run_all`` does so when it starts).
 
+The temporary file is created with mode 0666 less the umask, the mode a plain
+``open(path, "w")`` gives (``tempfile.mkstemp``'s 0600 made every result file private to its
+writer, breaking shared result folders and Docker volumes; issue 15).
+
 Test hook (fault-injection tests only; unset in normal runs): when ``GAS_TEST_PAUSE_WRITE``
 is set to a file name, a write to a path with that base name pauses for
 ``GAS_TEST_PAUSE_WRITE_S`` seconds (default 120) after the temporary file is complete and
@@ -12,7 +16,6 @@ before the rename, so a test can kill the process at exactly that point.
 """
 import json
 import os
-import tempfile
 import time
 
 TEMP_SUFFIX = ".tmp"
@@ -24,11 +27,25 @@ def _test_pause(path):
         time.sleep(float(os.environ.get("GAS_TEST_PAUSE_WRITE_S", "120")))
 
 
-def atomic_write_bytes(path, data):
+def _create_temp_file(path):
+    """(fd, name) of a new, empty temporary file beside ``path``, opened for writing. The
+    kernel applies the umask to the 0666 asked for, as for ``open(path, "w")``; reading the
+    umask instead (``os.umask`` sets it to read it) would race with other threads."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=TEMP_SUFFIX)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, ".%s.%s%s" % (os.path.basename(path),
+                                                    os.urandom(6).hex(), TEMP_SUFFIX))
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError("no free temporary file name beside %s" % path)
+
+
+def atomic_write_bytes(path, data):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd, tmp = _create_temp_file(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

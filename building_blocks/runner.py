@@ -14,6 +14,7 @@ from building_blocks import data as data_lib
 from building_blocks import nets
 from building_blocks import resnet
 from building_blocks.distiller import real_data_pipeline, weight_decay_penalty
+from building_blocks.divergence import STUDENT_TERM, check_finite
 from building_blocks.io_utils import atomic_write_json
 from building_blocks.tf_compat import make_session, tf
 
@@ -320,7 +321,8 @@ def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, pa
     student updates and run N_g generator updates. A distiller with a ``joint_train_op``
     (DAFL as released) updates student and generator in each student step instead, and has
     no separate generator updates. ``evaluate()`` returns a dict of metrics, called every
-    ``eval_every`` student updates and at the end; ``state`` is updated in place.
+    ``eval_every`` student updates and at the end; ``state`` is updated in place. A NaN or
+    infinite loss term raises ``divergence.Diverged`` naming the step and the term.
     """
     joint = distiller.joint_train_op is not None
     step_fetches = {"train": distiller.student_train_op, "student_loss": distiller.student_loss}
@@ -339,6 +341,7 @@ def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, pa
                 state["generator_steps"] += 1
             state["step"] += 1
             step = state["step"]
+            check_finite(step, _loss_terms(fetched, student_loss))
             if ((config.eval_every and step % config.eval_every == 0)  # 0: at the end only
                     or step == config.student_steps):
                 t0 = time.time()
@@ -360,6 +363,7 @@ def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, pa
             for _ in range(0 if joint else config.generator_steps_per_round):
                 last = sess.run(generator_fetches)
                 state["generator_steps"] += 1
+                check_finite(state["step"], _loss_terms(last))
         state["wall_s"] = state["wall_s_before"] + time.time() - start
         if state["step"] < config.student_steps:
             partial.maybe_save(sess, state)
@@ -390,6 +394,14 @@ def _generator_samples(sess, sample_ops, dataset):
     values = sess.run(sample_ops)
     values["images"] = data_lib.from_network_input(values["images"], dataset.mean, dataset.std)
     return values
+
+
+def _loss_terms(fetched, student_loss=None):
+    """The fetched loss scalars by the names ``Diverged`` reports (train ops left out)."""
+    terms = {"generator " + k: v for k, v in fetched.items() if k != "train"}
+    if student_loss is not None:
+        terms[STUDENT_TERM] = student_loss
+    return terms
 
 
 def _fmt(fetched):

@@ -28,7 +28,9 @@ COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "paper: the paper's schedule; quick: ~1 h per table family on 2 CPU cores; "
-                  "smoke: seconds. Default: paper when TensorFlow sees a GPU, else quick.")
+                  "smoke: tiny schedules for tests (a cell takes seconds to minutes, the whole "
+                  "grid about 16 min with --jobs 2 on 2 cores). Default: paper when TensorFlow "
+                  "sees a GPU, else quick.")
 flags.DEFINE_string("task", None, "Image task (mnist, fashion_mnist, ...; see reproduce/configs.py).")
 flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas", "dafl_reinit"],
                   "Distillation method (dafl_reinit: Figure 2 only).")
@@ -148,7 +150,7 @@ def main(argv):
     from building_blocks.checkpoint import CheckpointError
     from building_blocks.config import ConfigError
     from building_blocks.data import DataError
-    from reproduce import cells, check, grid, report, tables
+    from reproduce import cells, check, diverged, grid, report, tables
     results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
     if FLAGS.profile is None and command not in ("check", "report", "bench", "env_info"):
         from building_blocks.tf_compat import gpu_visible
@@ -229,6 +231,9 @@ def main(argv):
             check.CheckError, tables.ResultsError) as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(2)
+    except diverged.CellDiverged as e:  # a finished run without a result (run_all tells apart)
+        print("error: %s" % e, file=sys.stderr)
+        sys.exit(diverged.EXIT_CODE)
 
 
 if __name__ == "__main__":

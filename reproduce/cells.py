@@ -22,10 +22,11 @@ from building_blocks import data as data_lib
 from building_blocks import runner
 from building_blocks.config import apply_overrides, describe, to_dict
 from building_blocks.distiller import NoiseKD, StudentKD
+from building_blocks.divergence import Diverged
 from building_blocks.io_utils import atomic_write_bytes, atomic_write_json
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
-from reproduce import configs, provenance
+from reproduce import configs, diverged, provenance
 
 DEFAULT_RESULTS_DIR = os.path.join(data_lib.REPO_ROOT, "results")
 
@@ -127,11 +128,23 @@ def _record(cell, profile, config, result, started):
     return record
 
 
+def diverged_record(cell, profile, config, overrides, teacher_meta, started):
+    """The record of a distillation cell that diverged, before ``diverged.finish`` adds the
+    step and term: provenance and the teacher's SHA-256 (so ``grid.is_stale`` still works),
+    no results."""
+    record = _record(cell, profile, config, {
+        "teacher_checkpoint_sha256": teacher_meta.get("sha256"),
+        "wall_s": time.time() - started}, started)
+    record["overrides"] = list(overrides)
+    return record
+
+
 def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=(), log=print):
     config = apply_overrides(configs.teacher_config(task, profile), overrides)
     config.validate()
-    log(describe(config))
     dataset = data_lib.load_image_task(task, data_dir)
+    # Printed once every input is checked, so a bad one ends in its error line alone.
+    log(describe(config))
     started = time.time()
     cell = teacher_cell(task)
     result = runner.train_teacher(config, dataset, teacher_path(results_dir, profile, task),
@@ -148,17 +161,24 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
                 log=print, teacher_checkpoint=None):
     config = apply_overrides(configs.distill_config(method, task, profile, seed), overrides)
     config.validate()
-    log(describe(config))
     checkpoint_path = teacher_checkpoint or teacher_path(results_dir, profile, task)
     # Fail early and clearly if the teacher is missing or of another architecture.
-    check_teacher_architecture(checkpoint.read_metadata(checkpoint_path), task, checkpoint_path)
+    teacher_meta = checkpoint.verify(checkpoint_path)
+    check_teacher_architecture(teacher_meta, task, checkpoint_path)
     dataset = data_lib.load_image_task(task, data_dir)
+    # Printed once every input is checked, so a bad one ends in its error line alone.
+    log(describe(config))
     started = time.time()
     cell = distill_cell(task, method, seed)
-    result = runner.distill(
-        config, DISTILLERS[method], dataset, checkpoint_path, threads, log,
-        summary_dir(results_dir, profile, cell), partial_dir(results_dir, profile, cell),
-        float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
+    try:
+        result = runner.distill(
+            config, DISTILLERS[method], dataset, checkpoint_path, threads, log,
+            summary_dir(results_dir, profile, cell), partial_dir(results_dir, profile, cell),
+            float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
+    except Diverged as error:
+        record = diverged_record(cell, profile, config, overrides, teacher_meta, started)
+        raise diverged.finish(record, error, result_path(results_dir, profile, cell),
+                              partial_dir(results_dir, profile, cell))
     samples = result.pop("_samples", None)
     record = _record(cell, profile, config, result, started)
     record["overrides"] = list(overrides)

@@ -2,7 +2,9 @@
 
 σ = max(paper σ, our σ across seeds), a missing one counting as 0. Verdicts:
 ``within 1σ`` (|ours − paper| ≤ σ), ``within 2σ``, ``outside``, ``not run`` (no result of
-ours), ``no paper value`` (the paper reports none).
+ours), ``no paper value`` (the paper reports none), ``diverged`` (no result of ours: every
+seed's training diverged, see the table's note). Seeds that diverged are never a result: the
+tables leave them out of mean and n, so a verdict is on the finished seeds only.
 """
 import collections
 import csv
@@ -10,11 +12,12 @@ import io
 import os
 
 from building_blocks.io_utils import atomic_write_text
+from reproduce import diverged
 
 TABLE_FILES = ("table1.csv", "table6.csv", "table7.csv")
-VERDICTS = ("within 1σ", "within 2σ", "outside", "not run", "no paper value")
+VERDICTS = ("within 1σ", "within 2σ", "outside", "not run", "no paper value", "diverged")
 COLUMNS = ("table", "method", "task", "mean", "std", "n", "paper_mean", "paper_std", "sigma",
-           "difference", "verdict", "profile")
+           "difference", "verdict", "profile", "note")
 
 
 class CheckError(ValueError):
@@ -54,13 +57,16 @@ def check_rows(results_dir):
                 result, sigma, difference = verdict(mean, _number(row["std"]),
                                                     _number(row["paper_mean"]),
                                                     _number(row["paper_std"]))
+                if mean is None and diverged.NOTE_MARK in row.get("note", ""):
+                    result = "diverged"
                 rows.append(collections.OrderedDict([
                     ("table", name[:-4]), ("method", row["method"]), ("task", row["task"]),
                     ("mean", row["mean"]), ("std", row["std"]), ("n", row["n"]),
                     ("paper_mean", row["paper_mean"]), ("paper_std", row["paper_std"]),
                     ("sigma", "" if sigma is None else "%.3f" % sigma),
                     ("difference", "" if difference is None else "%+.2f" % difference),
-                    ("verdict", result), ("profile", row["profile"])]))
+                    ("verdict", result), ("profile", row["profile"]),
+                    ("note", row.get("note", ""))]))
     if not found:
         raise CheckError("no result tables (%s) in %s; run ./run_all.sh first"
                          % (", ".join(TABLE_FILES), results_dir))
@@ -70,8 +76,9 @@ def check_rows(results_dir):
 def summary(rows):
     counts = collections.Counter(r["verdict"] for r in rows)
     profiles = sorted({r["profile"] for r in rows})
+    shown = [v for v in VERDICTS if v != "diverged" or counts[v]]  # rare: only when present
     return "archival check (%s profile): %s" % (
-        "/".join(profiles), ", ".join("%d %s" % (counts[v], v) for v in VERDICTS))
+        "/".join(profiles), ", ".join("%d %s" % (counts[v], v) for v in shown))
 
 
 def run_check(results_dir, require=None, log=print):

@@ -20,10 +20,11 @@ from building_blocks import data as data_lib
 from building_blocks import input_modes, kmnist, runner
 from building_blocks.config import (ConfigError, DistillConfig, TeacherConfig, apply_overrides,
                                     describe)
+from building_blocks.divergence import Diverged
 from building_blocks.io_utils import atomic_write_json, atomic_write_text
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
-from reproduce import cells, configs, families
+from reproduce import cells, configs, diverged, families
 from reproduce.families import Family, GridCell
 
 NAME = "fig2"
@@ -138,8 +139,10 @@ def _teacher_sha(path):
 
 def run_teacher(k, profile, results_dir, data_dir=None, threads=0, overrides=(), log=print):
     config = apply_overrides(teacher_config(k, profile), overrides)
-    log(describe(config))
+    config.validate()
     dataset = load_task(k, data_dir)
+    # Printed once every input is checked, so a bad one ends in its error line alone.
+    log(describe(config))
     log("fig2 k=%d: %d training / %d test images, labels even=0 odd=1, exemplars %s"
         % (k, len(dataset.train.labels), len(dataset.test.labels), input_modes.exemplars(k)))
     started = time.time()
@@ -161,16 +164,24 @@ def run_distill(method, k, profile, seed, results_dir, data_dir=None, threads=0,
                 log=print):
     config = apply_overrides(distill_config(method, k, profile, seed), overrides)
     config.validate()
-    log(describe(config))
     path = cells.teacher_path(results_dir, profile, input_modes.task_name(k))
-    checkpoint.read_metadata(path)  # fail early and clearly if the teacher is missing
+    teacher_meta = checkpoint.verify(path)  # fail early and clearly if missing or corrupt
     dataset = load_task(k, data_dir)
+    # Printed once every input is checked, so a bad one ends in its error line alone.
+    log(describe(config))
     started = time.time()
     cell = distill_cell(k, method, seed)
-    result = runner.distill(
-        config, DISTILLERS[method], dataset, path, threads, log,
-        cells.summary_dir(results_dir, profile, cell), cells.partial_dir(results_dir, profile, cell),
-        float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
+    try:
+        result = runner.distill(
+            config, DISTILLERS[method], dataset, path, threads, log,
+            cells.summary_dir(results_dir, profile, cell),
+            cells.partial_dir(results_dir, profile, cell),
+            float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
+    except Diverged as error:
+        record = cells.diverged_record(cell, profile, config, overrides, teacher_meta, started)
+        record.update(family=NAME, k=k)
+        raise diverged.finish(record, error, cells.result_path(results_dir, profile, cell),
+                              cells.partial_dir(results_dir, profile, cell))
     samples = result.pop("_samples", None)
     record = cells._record(cell, profile, config, result, started)  # pylint: disable=protected-access
     record.update(family=NAME, k=k, overrides=list(overrides))
@@ -242,20 +253,14 @@ def _is_fig2(record):
     return record.get("task", "").startswith("evenodd_k")
 
 
-def _k_of(record):
-    return int(record["task"][len("evenodd_k"):])
-
-
 def fig2_rows(records, profile, kmnist_present):
     from reproduce import tables  # pylint: disable=g-import-not-at-top
-    by_key = collections.defaultdict(list)
-    for record in records:
-        if _is_fig2(record):
-            by_key[(record["method"], _k_of(record))].append(record["test_accuracy"])
+    finished, stopped = tables.split_diverged([r for r in records if _is_fig2(r)])
     rows = []
     for method in ("teacher",) + METHODS:
         for k in KS:
-            values = by_key.get((method, k), [])
+            task = input_modes.task_name(k)
+            values = [r["test_accuracy"] for r in finished.get((method, task), [])]
             note = ""
             if values:
                 mean, std = tables.mean_std(values)
@@ -265,10 +270,11 @@ def fig2_rows(records, profile, kmnist_present):
                 mean = std = None
                 if k > input_modes.MAX_MNIST_K and not kmnist_present:
                     note = "not run: data missing (%s)" % kmnist.missing_message()
-                else:
+                elif not stopped.get((method, task)):
                     note = "not run"
+            note = diverged.with_note(note, stopped.get((method, task), []))
             rows.append(collections.OrderedDict([
-                ("method", method), ("k", str(k)), ("task", input_modes.task_name(k)),
+                ("method", method), ("k", str(k)), ("task", task),
                 ("mean", tables._fmt(mean)), ("std", tables._fmt(std, 3)),  # pylint: disable=protected-access
                 ("n", str(len(values))), ("profile", profile), ("note", note)]))
     return rows
@@ -278,7 +284,9 @@ def write_outputs(results_dir, profile, run_info=None, log=print, data_dir=None)
     """results/fig2_input_modes.csv and .png, and the manifest over all cells of the profile."""
     from reproduce import tables  # pylint: disable=g-import-not-at-top
     records = tables.load_cell_records(results_dir, profile)
-    rows = fig2_rows(records, profile, kmnist.is_available(data_dir))
+    rows = fig2_rows(records + tables.load_cell_records(results_dir, profile,
+                                                        statuses=(diverged.STATUS,)),
+                     profile, kmnist.is_available(data_dir))
     atomic_write_text(os.path.join(results_dir, CSV_FILE), tables.rows_to_csv(rows, COLUMNS))
     from reproduce import figures_fig2  # pylint: disable=g-import-not-at-top
     figures_fig2.plot_fig2(rows, os.path.join(results_dir, FIGURE_FILE))
@@ -312,12 +320,15 @@ def report_section(results_dir):
         cells_ = []
         for k in ks:
             row = by_key.get((method, k))
-            if row is None or not row["mean"]:
+            if row is not None and not row["mean"] and diverged.NOTE_MARK in row["note"]:
+                cells_.append("diverged")  # every seed diverged: no result (see the CSV)
+            elif row is None or not row["mean"]:
                 cells_.append("not run" + (": data missing" if row and "data missing"
                                            in row["note"] else ""))
             else:
-                cells_.append("%s%s (n=%s)" % (row["mean"], (" ± " + row["std"]) if row["std"]
-                                               else "", row["n"]))
+                cells_.append("%s%s (n=%s%s)" % (
+                    row["mean"], (" ± " + row["std"]) if row["std"] else "", row["n"],
+                    diverged.count_suffix(row["note"])))
         lines.append("| %s | %s |" % (method, " | ".join(cells_)))
     lines.append("")
     if os.path.exists(os.path.join(results_dir, FIGURE_FILE)):

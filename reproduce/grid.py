@@ -17,7 +17,7 @@ import time
 
 from building_blocks.io_utils import atomic_write_json, remove_stale_temp_files
 from building_blocks.runner import format_duration
-from reproduce import cells, families, provenance
+from reproduce import cells, diverged, families, provenance
 
 
 class GridError(Exception):
@@ -50,14 +50,15 @@ class _Tracker(object):
         self.done_cost, self.done_cells, self.start = 0.0, 0, time.time()
         self.lock = threading.Lock()
 
-    def finished(self, name, cost, seconds, ok):
+    def finished(self, name, cost, seconds, outcome):
+        """``outcome``: "done", "DIVERGED" or "FAILED"."""
         with self.lock:
             self.done_cost += cost
             self.done_cells += 1
             elapsed = time.time() - self.start
             eta = elapsed / max(self.done_cost, 1e-9) * (self.total_cost - self.done_cost)
             self.log("[%d/%d] %s %s in %s | elapsed %s, ETA %s" % (
-                self.done_cells, self.total_cells, name, "done" if ok else "FAILED",
+                self.done_cells, self.total_cells, name, outcome,
                 format_duration(seconds), format_duration(elapsed), format_duration(eta)))
 
 
@@ -71,15 +72,20 @@ def _run_cell(cell, flags, tracker, execute):
     os.makedirs(os.path.dirname(log_file), exist_ok=True)
     start = time.time()
     code = execute(cell_command(cell, flags), log_file, cell_env(flags))
-    ok = code == 0 and os.path.exists(cell.result_path)
-    tracker.finished(cell.name, cell.cost, time.time() - start, ok)
-    if not ok:
+    # A diverged cell finished: its JSON records the divergence and is not rerun (needs_run),
+    # but it has no result, so it is reported apart from "done" and from a failure.
+    is_diverged = (code == diverged.EXIT_CODE
+                   and diverged.read_status(cell.result_path) == diverged.STATUS)
+    ok = (code == 0 and os.path.exists(cell.result_path)) or is_diverged
+    tracker.finished(cell.name, cell.cost, time.time() - start,
+                     "DIVERGED" if is_diverged else "done" if ok else "FAILED")
+    if not ok or is_diverged:
         tail = ["(empty log)"]
         if os.path.exists(log_file):
             with open(log_file) as f:
                 tail = f.read().strip().splitlines()[-1:] or tail
-        tracker.log("    %s failed (exit %s): %s — full log: %s" % (cell.name, code, tail[0],
-                                                                    log_file))
+        tracker.log("    %s %s (exit %s): %s — full log: %s" % (
+            cell.name, "diverged" if is_diverged else "failed", code, tail[0], log_file))
     return ok
 
 
@@ -186,7 +192,7 @@ BACKENDS = ("local", "ray")
 
 
 _INVOCATION_SUMMARY = ("command", "git_sha", "finished", "wall_s", "cells_run", "cells_skipped",
-                       "failed", "jobs", "threads_per_job", "log", "why")
+                       "failed", "diverged", "jobs", "threads_per_job", "log", "why")
 
 
 def with_earlier_invocations(record_path, run_info):
@@ -256,6 +262,8 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
                                    executor)
     else:
         failed = execute_cells(teachers, students, flags, jobs, log)
+    diverged_cells = [c.name for c in all_cells
+                      if diverged.read_status(c.result_path) == diverged.STATUS]
     run_info = {
         "command": provenance.portable_command(["./run_all.sh"] + sys.argv[2:]),
         "profile": profile,
@@ -264,6 +272,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
         "backend": backend,
         "seeds": list(seeds) if seeds else "profile default",
         "cells_run": len(todo), "cells_skipped": len(all_cells) - len(todo), "failed": failed,
+        "diverged": diverged_cells,
         "retrain_teachers": bool(retrain_teachers),
         "wall_s": round(time.time() - start, 1), "finished": time.time(),
     }
@@ -286,6 +295,11 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
         log("run_all: archival check skipped: %s" % e)
     report.write_report(results_dir, log)
     log("run_all: done (wall %s)" % format_duration(run_info["wall_s"]))
+    if diverged_cells:
+        log("run_all: %d cell(s) diverged (a loss became NaN or infinite; recorded without a "
+            "result, left out of the tables' means and named in their notes): %s. Their logs "
+            "name the step and the loss term; delete a cell's JSON to have run_all rerun it."
+            % (len(diverged_cells), ", ".join(diverged_cells)))
     if failed:
         raise GridError("%d cell(s) failed: %s. Finished cells are kept; rerun the same command "
                         "to retry only the missing ones." % (len(failed), ", ".join(failed)))

@@ -6,7 +6,7 @@ import os
 from building_blocks.data import REPO_ROOT
 from building_blocks.io_utils import atomic_write_text
 from building_blocks.runner import format_duration
-from reproduce import check, tables
+from reproduce import check, diverged, tables
 
 DEVIATIONS = os.path.join(REPO_ROOT, "DEVIATIONS.md")
 TITLES = {"table1": "Table 1: test accuracy (%) of data-free distillation",
@@ -22,9 +22,10 @@ FIGURES = (("figures/table1.png", "Table 1, ours beside the paper"),
 
 
 def _cell(row):
-    if row["verdict"] == "not run":
-        return "not run"
-    ours = row["mean"] + ((" ± " + row["std"]) if row["std"] else "") + " (n=%s)" % row["n"]
+    if row["verdict"] in ("not run", "diverged"):
+        return row["verdict"]
+    ours = row["mean"] + ((" ± " + row["std"]) if row["std"] else "") + " (n=%s%s)" % (
+        row["n"], diverged.count_suffix(row.get("note", "")))
     paper = row["paper_mean"] + ((" ± " + row["paper_std"]) if row["paper_std"] else "")
     return "%s · paper %s · *%s*" % (ours, paper or "–", row["verdict"])
 
@@ -76,13 +77,14 @@ def write_report(results_dir, log=print):
     for families, info in sorted(by_family.items()):
         earlier = info.get("earlier_invocations") or []
         parts.append("- `%s`: `%s`, wall %s%s (%s job(s) × %s thread(s)), %s cells run, "
-                     "%d failed" % (
+                     "%d failed%s" % (
                          families, info.get("command", "?"), format_duration(info.get("wall_s", 0)),
                          " + %s in %d earlier invocation(s)" % (
                              format_duration(sum(e.get("wall_s", 0) for e in earlier)),
                              len(earlier)) if earlier else "",
                          info.get("jobs"), info.get("threads_per_job"), info.get("cells_run"),
-                         len(info.get("failed") or [])))
+                         len(info.get("failed") or []),
+                         ", %d diverged" % len(info["diverged"]) if info.get("diverged") else ""))
     parts += ["- sum of cell wall times (Table 1 and Figure 2 cells): %s"
               % format_duration(manifest.get("total_cell_wall_s", 0)),
               "- git sha of the cells: %s" % ", ".join(sorted({c["git_sha"] for c in

@@ -12,9 +12,10 @@ import time
 
 from building_blocks import checkpoint, policy_runner
 from building_blocks.config import apply_overrides, describe
+from building_blocks.divergence import Diverged
 from building_blocks.io_utils import atomic_write_json
 from building_blocks.runner import clear_partial, format_duration
-from reproduce import cells, rl_cells, rl_distill_configs
+from reproduce import cells, diverged, rl_cells, rl_distill_configs
 
 RL_KIND = "rl_distill"
 
@@ -41,27 +42,34 @@ def run_rl_distill(method, task, profile, seed, results_dir, threads=0, override
     config = apply_overrides(rl_distill_configs.policy_distill_config(method, task, profile, seed),
                              overrides)
     config.validate()
-    log(describe(config))
     teacher = teacher_checkpoint or rl_teacher_path(results_dir, profile, task)
     if not os.path.exists(teacher):
         raise checkpoint.CheckpointError(
             "no teacher for %s: %s is missing. Train it with `python -m reproduce train_teacher "
             "--env %s --profile %s`, or pass --teacher_checkpoint." % (task, teacher, task,
                                                                        profile))
-    checkpoint.read_metadata(teacher)  # fail early and clearly on a missing/corrupt sidecar
+    teacher_meta = checkpoint.verify(teacher)  # fail early on a missing or corrupt teacher
+    # Printed once every input is checked, so a bad one ends in its error line alone.
+    log(describe(config))
     started = time.time()
     partial = _dir(results_dir, profile, "partial", task, method, seed)
-    result = policy_runner.distill_policy(
-        config, teacher, threads, log, _dir(results_dir, profile, "tensorboard", task, method,
-                                            seed),
-        partial, float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")),
-        samples_path=rl_result_path(results_dir, profile, task, method, seed)[:-5]
-        + "_samples.npz")
-    record = cells._record(cells.Cell(RL_KIND, task, method, seed), profile, config, result,
-                           started)  # pylint: disable=protected-access
+    cell = cells.Cell(RL_KIND, task, method, seed)
+    result_file = rl_result_path(results_dir, profile, task, method, seed)
+    try:
+        result = policy_runner.distill_policy(
+            config, teacher, threads, log, _dir(results_dir, profile, "tensorboard", task,
+                                                method, seed),
+            partial, float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")),
+            samples_path=result_file[:-len(".json")] + "_samples.npz")
+    except Diverged as error:
+        record = cells.diverged_record(cell, profile, config, overrides, teacher_meta, started)
+        record["cell"] = rl_cell_name(task, method, seed)
+        raise diverged.finish(record, error, result_file, partial)
+    record = cells._record(cell, profile, config, result,  # pylint: disable=protected-access
+                           started)
     record["cell"] = rl_cell_name(task, method, seed)
     record["overrides"] = list(overrides)
-    atomic_write_json(rl_result_path(results_dir, profile, task, method, seed), record)
+    atomic_write_json(result_file, record)
     clear_partial(partial)
     log("%s: student return %.2f ± %.2f over %d episodes in %s" % (
         record["cell"], result["return_mean"], result["return_std"], result["eval_episodes"],

@@ -3,7 +3,8 @@
 
 columns: method,task,mean,std,n,paper_mean,paper_std,profile,note
 - students: mean over seeds of each seed's mean evaluation return; std across seeds (ddof 1);
-  n seeds; note gives the evaluation episodes per seed;
+  n seeds with a result; note gives the evaluation episodes per seed and names the seeds
+  whose training diverged (left out of mean and std);
 - teacher: the mean return of the teacher's own evaluation, std across its episodes, n its
   episodes (read from <results>/<profile>/teachers/rl/<task>.npz.json).
 """
@@ -12,7 +13,7 @@ import json
 import os
 
 from building_blocks.io_utils import atomic_write_json, atomic_write_text
-from reproduce import provenance, rl_distill_configs, rl_distill, tables
+from reproduce import diverged, provenance, rl_distill_configs, rl_distill, tables
 
 RL_TABLES = collections.OrderedDict([
     ("table6", rl_distill_configs.VECTOR_TASKS), ("table7", rl_distill_configs.ALE_TASKS)])
@@ -47,9 +48,9 @@ def teacher_summary(results_dir, profile, task):
 
 
 def rl_rows(table, results_dir, profile, records, reference):
-    by_key = collections.defaultdict(list)
-    for record in records:
-        by_key[(record["method"], record["task"])].append(record)
+    """Rows of ``table`` from the students' records (finished ones averaged, diverged ones
+    named in the note) and the teachers' own evaluation."""
+    by_key, stopped = tables.split_diverged(records)
     rows = []
     for task in RL_TABLES[table]:
         teacher = teacher_summary(results_dir, profile, task)
@@ -74,8 +75,10 @@ def rl_rows(table, results_dir, profile, records, reference):
                     "deterministic" if cells[0].get("eval_deterministic") else "sampled")
             elif teacher is None:
                 note = NO_TEACHER % task
-            else:
+            elif not stopped.get((method, task)):
                 note = "not run"
+            if method != "teacher":
+                note = diverged.with_note(note, stopped.get((method, task), []))
             rows.append(collections.OrderedDict([
                 ("method", method), ("task", task), ("mean", tables._fmt(mean)),  # noqa
                 ("std", tables._fmt(std, 3)), ("n", str(n)), ("paper_mean", paper_mean),
@@ -85,10 +88,11 @@ def rl_rows(table, results_dir, profile, records, reference):
 
 def write_rl_table(table, results_dir, profile, run_info=None, log=print):
     """Writes <results>/<table>.csv and .md, the table's figures and manifest_<table>.json."""
-    records = [r for r in tables.load_cell_records(results_dir, profile,
-                                                   kinds=(rl_distill.RL_KIND,))
-               if r["task"] in RL_TABLES[table]]
-    rows = rl_rows(table, results_dir, profile, records, tables.load_paper_reference())
+    records, stopped = [[r for r in tables.load_cell_records(
+        results_dir, profile, kinds=(rl_distill.RL_KIND,), statuses=(status,))
+        if r["task"] in RL_TABLES[table]] for status in ("ok", diverged.STATUS)]
+    rows = rl_rows(table, results_dir, profile, records + stopped,
+                   tables.load_paper_reference())
     atomic_write_text(os.path.join(results_dir, table + ".csv"), tables.rows_to_csv(rows))
     atomic_write_text(os.path.join(results_dir, table + ".md"), tables.rows_to_markdown(rows))
     from reproduce import rl_figures  # pylint: disable=g-import-not-at-top

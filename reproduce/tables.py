@@ -4,6 +4,8 @@ table1.csv columns: method,task,mean,std,n,paper_mean,paper_std,profile,note
 - mean/std: test accuracy in percent; std is the sample standard deviation across seeds
   (ddof = 1), empty when n < 2.
 - paper values come only from reproduce/paper_reference.csv.
+- n counts the seeds with a result; seeds whose training diverged are named in the note
+  (e.g. "seed 1 diverged at step 12 (student KL)") and left out of mean and std.
 """
 import collections
 import csv
@@ -14,7 +16,7 @@ import math
 import os
 
 from building_blocks.io_utils import atomic_write_json, atomic_write_text
-from reproduce import cells, configs, provenance
+from reproduce import cells, configs, diverged, provenance
 
 PAPER_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "paper_reference.csv")
 TABLE1_METHODS = ("teacher",) + configs.METHODS
@@ -71,8 +73,10 @@ def mean_std(values):
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
 
 
-def load_cell_records(results_dir, profile, kinds=("teacher", "distill")):
-    """Finished records of ``kinds`` (policy distillation cells have kind 'rl_distill')."""
+def load_cell_records(results_dir, profile, kinds=("teacher", "distill"), statuses=("ok",)):
+    """Records of ``kinds`` (policy distillation cells have kind 'rl_distill') whose status is
+    one of ``statuses``: by default the finished cells with a result ("ok"), not the diverged
+    ones (``reproduce.diverged``)."""
     records = []
     pattern = os.path.join(cells.profile_dir(results_dir, profile), "cells", "**", "*.json")
     for path in sorted(glob.glob(pattern, recursive=True)):
@@ -82,7 +86,7 @@ def load_cell_records(results_dir, profile, kinds=("teacher", "distill")):
         except ValueError as e:
             raise ResultsError("corrupt result file %s (%s); delete it and rerun run_all to "
                                "redo that cell" % (path, e))
-        if record.get("status") == "ok" and record.get("kind") in kinds:
+        if record.get("status") in statuses and record.get("kind") in kinds:
             records.append(record)
     return records
 
@@ -91,10 +95,19 @@ def _fmt(value, digits=2):
     return "" if value is None else "%.*f" % (digits, value)
 
 
-def table1_rows(records, profile, reference, notes=None):
-    by_key = collections.defaultdict(list)
+def split_diverged(records):
+    """({(method, task): finished records}, {(method, task): diverged records}): a diverged
+    cell has no result, so it never enters a mean; the row's note names it instead."""
+    finished, stopped = collections.defaultdict(list), collections.defaultdict(list)
     for record in records:
-        by_key[(record["method"], record["task"])].append(record["test_accuracy"])
+        target = stopped if diverged.is_diverged(record) else finished
+        target[(record["method"], record["task"])].append(record)
+    return finished, stopped
+
+
+def table1_rows(records, profile, reference, notes=None):
+    """Rows of Table 1 from cell records (finished ones averaged, diverged ones noted)."""
+    finished, stopped = split_diverged(records)
     rows = []
     for task in configs.TABLE1_TASKS:
         for method in TABLE1_METHODS:
@@ -103,7 +116,8 @@ def table1_rows(records, profile, reference, notes=None):
                 raise ReferenceError("%s has no row for %s / %s / %s; restore it from the paper "
                                      "(Table 1)." % (paper_reference_path(), *key))
             paper_mean, paper_std = reference[key]
-            values = by_key.get((method, task), [])
+            values = [r["test_accuracy"] for r in finished.get((method, task), [])]
+            stopped_here = stopped.get((method, task), [])
             note = ""
             if values:
                 mean, std = mean_std(values)
@@ -112,7 +126,9 @@ def table1_rows(records, profile, reference, notes=None):
             else:
                 mean = std = None
                 notes = not_run_notes() if notes is None else notes
-                note = notes.get((method, task), notes.get(task, "not run"))
+                if not stopped_here:
+                    note = notes.get((method, task), notes.get(task, "not run"))
+            note = diverged.with_note(note, stopped_here)
             rows.append(collections.OrderedDict([
                 ("method", method), ("task", task), ("mean", _fmt(mean)), ("std", _fmt(std, 3)),
                 ("n", str(len(values))), ("paper_mean", paper_mean), ("paper_std", paper_std),
@@ -141,7 +157,9 @@ def rows_to_markdown(rows):
 def write_table1(results_dir, profile, run_info=None, notes=None):
     """Writes <results>/table1.csv, table1.md and manifest.json from the finished cells."""
     records = load_cell_records(results_dir, profile)
-    rows = table1_rows(records, profile, load_paper_reference(), notes)
+    rows = table1_rows(records + load_cell_records(results_dir, profile,
+                                                   statuses=(diverged.STATUS,)),
+                       profile, load_paper_reference(), notes)
     atomic_write_text(os.path.join(results_dir, "table1.csv"), rows_to_csv(rows))
     atomic_write_text(os.path.join(results_dir, "table1.md"), rows_to_markdown(rows))
     from reproduce import figures  # pylint: disable=g-import-not-at-top

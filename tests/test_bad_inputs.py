@@ -178,6 +178,11 @@ CASES = [
          lambda c: c.teacher_copy("bad_metadata"), "{X}.json"),
     Case("missing_teacher", DISTILL + ["--teacher_checkpoint", "{tmp}/none.npz"], None,
          "none.npz"),
+    # a learning rate that makes training diverge: the cell is recorded as diverged (in its
+    # own --results_dir, so the finished tree stays as it is) and the error names the term
+    Case("diverging_learning_rate", DISTILL + [
+        "--set", "student_lr=nan", "--teacher_checkpoint", "{X}", "--results_dir",
+        "{tmp}/diverged"], lambda c: c.teacher_copy("intact"), "student KL"),
     # results folder not writable; a corrupt finished cell
     Case("results_under_a_file_teacher", TEACHER + ["--results_dir", "{X}"],
          lambda c: c.results_under_a_file(), "{X}"),
@@ -211,6 +216,8 @@ CASES = [
     Case("unreachable_ray_address", RUN_ALL + ["--backend", "ray", "--ray_address",
                                                "127.0.0.1:1"], None, "127.0.0.1:1"),
 ]
+# Cases whose inputs are all valid: the cell starts (printing its resolved config), then stops.
+RUNS_BEFORE_FAILING = ("diverging_learning_rate",)
 
 
 def tree_digest(root):
@@ -258,6 +265,8 @@ def test_bad_input_gives_one_line_error_naming_the_culprit(case, finished, tmp_p
     assert sum(l.startswith("error") for l in lines) == 1, err[-3000:]
     culprit = case.culprit.replace("{X}", value or "")
     assert culprit in lines[-1], (culprit, lines[-1])
+    if case.name not in RUNS_BEFORE_FAILING:  # refused before the 30-line resolved config
+        assert '"seed":' not in completed.stdout.decode(), completed.stdout.decode()[-2000:]
     assert tree_digest(results) == digest, "a bad input changed the finished results"
 
 

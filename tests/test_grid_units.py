@@ -2,6 +2,7 @@
 write-pause test hook, --cells selection, and the Ray executor's checks (no Ray started)."""
 import json
 import os
+import stat
 import threading
 import time
 
@@ -42,6 +43,23 @@ def test_write_pause_hook_holds_a_complete_temp_file_before_the_rename(tmp_path,
     writer.join()
     assert target.read_text() == "a,b\n" and os.listdir(str(tmp_path)) == ["table1.csv"]
     io_utils.atomic_write_text(str(tmp_path / "other.csv"), "x")  # other names: no pause
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)],
+                         ids=["umask022", "umask002", "umask077"])
+def test_atomic_writes_get_the_mode_a_plain_open_gives(tmp_path, umask, mode):
+    """0666 less the umask, like open(path, "w") (mkstemp's 0600 hid results from the other
+    users of a shared results folder or Docker volume; issue 15)."""
+    previous = os.umask(umask)
+    try:
+        io_utils.atomic_write_text(str(tmp_path / "table1.csv"), "a,b\n")
+        io_utils.atomic_write_json(str(tmp_path / "cells" / "seed0.json"), {"status": "ok"})
+        with open(str(tmp_path / "plain.csv"), "w") as f:
+            f.write("a,b\n")
+    finally:
+        os.umask(previous)
+    for name in ("table1.csv", os.path.join("cells", "seed0.json"), "plain.csv"):
+        assert stat.S_IMODE(os.stat(str(tmp_path / name)).st_mode) == mode, name
 
 
 def _cell(name, needs=None):
