@@ -51,11 +51,13 @@ def split_envs(num_envs, num_workers):
 
 
 def worker_setups(env_module, task, spec, num_envs, num_workers, seed, rollout_length,
-                  role="teacher"):
+                  role="teacher", stream=0):
     """One WorkerSetup per worker; seeds derived from the cell seed (CHOICE: worker w's
-    vec env has seed seed·1000 + w, its sampling RNG seed·1000 + 500 + w)."""
-    return [WorkerSetup(env_module, task, role, spec, n, seed * 1000 + w, seed * 1000 + 500 + w,
-                        rollout_length)
+    vec env has seed seed·1000 + w, its sampling RNG seed·1000 + 500 + w, each plus
+    stream·10^7: a resumed teacher's k-th sitting uses stream k, new episodes)."""
+    offset = stream * 10 ** 7
+    return [WorkerSetup(env_module, task, role, spec, n, seed * 1000 + w + offset,
+                        seed * 1000 + 500 + w + offset, rollout_length)
             for w, n in enumerate(split_envs(num_envs, num_workers))]
 
 
@@ -103,16 +105,22 @@ class _Collector(object):
 
 
 def _worker_main(worker, setup, params_queue, rollout_queue, stop_event):
-    """Worker process: wait for parameters, then send rollouts until told to stop."""
+    """Worker process: wait for parameters, then send rollouts until told to stop or until
+    the learner is gone (killed with -9: the worker is re-parented and must not live on)."""
     collector = None
+    learner = os.getppid()
+
+    def stopping():
+        return stop_event.is_set() or os.getppid() != learner
+
     try:
         collector = _Collector(worker, setup)
-        while collector.version is None and not stop_event.is_set():
+        while collector.version is None and not stopping():
             try:
                 collector.set_params(*params_queue.get(timeout=0.5))
             except queue.Empty:
                 pass
-        while not stop_event.is_set():
+        while not stopping():
             latest = None
             while True:  # the newest parameters waiting, if any
                 try:
@@ -122,7 +130,7 @@ def _worker_main(worker, setup, params_queue, rollout_queue, stop_event):
             if latest is not None:
                 collector.set_params(*latest)
             rollout = collector.collect()
-            while not stop_event.is_set():
+            while not stopping():
                 try:
                     rollout_queue.put(rollout, timeout=0.5)
                     break

@@ -94,16 +94,19 @@ def _dense(in_dim, out_dim, name, gain, trainable):
 class MLPPolicy(nets.Network):
     """MLP policy and value (Table 5: MLP[64, 64], MLP[512]), tanh hidden units.
 
-    Variables: pi/fc{i}, pi/logits or pi/mean (+ log_std [D], initialised to 0), v/fc{i},
+    Variables: pi/fc{i}, pi/logits or pi/mean (+ log_std [D], initialised to
+    ``initial_log_std``, 0 unless the teacher's config says, rl_configs), v/fc{i},
     v/out, obs_rms/*. ``features`` is the policy torso's last hidden layer.
     """
 
-    def __init__(self, name, obs_dim, action_kind, action_dim, hidden=(64, 64), trainable=True):
+    def __init__(self, name, obs_dim, action_kind, action_dim, hidden=(64, 64), trainable=True,
+                 initial_log_std=0.0):
         if action_kind not in ("discrete", "continuous"):
             raise ConfigError("action_kind must be 'discrete' or 'continuous', got %r"
                               % action_kind)
         self.obs_dim, self.action_kind, self.action_dim = int(obs_dim), action_kind, action_dim
         self.hidden = tuple(int(h) for h in hidden)
+        self.initial_log_std = float(initial_log_std)
         super(MLPPolicy, self).__init__(name, trainable)
 
     def _build(self, trainable):
@@ -121,7 +124,8 @@ class MLPPolicy(nets.Network):
         self.log_std = None
         if self.action_kind == "continuous":
             self.log_std = tf.get_variable("pi/log_std", [self.action_dim],
-                                           initializer=tf.zeros_initializer(),
+                                           initializer=tf.constant_initializer(
+                                               self.initial_log_std),
                                            trainable=trainable)
 
     def normalize(self, raw_obs):
@@ -227,7 +231,7 @@ def describe_architecture(task, role):
     return "MLP%s" % list(arg)
 
 
-def make_policy(task, role, name=None, spec=None, trainable=True):
+def make_policy(task, role, name=None, spec=None, trainable=True, initial_log_std=0.0):
     """The ``role`` ('teacher' | 'student') policy of ``task``; shapes from ``spec`` (an
     EnvSpec; default: ``building_blocks.envs.env_spec(task)``)."""
     if spec is None:
@@ -238,7 +242,7 @@ def make_policy(task, role, name=None, spec=None, trainable=True):
     if kind == "impala":
         return ImpalaPolicy(name, spec.obs_shape, spec.action_dim, width=arg, trainable=trainable)
     return MLPPolicy(name, int(np.prod(spec.obs_shape)), spec.action_kind, spec.action_dim,
-                     hidden=arg, trainable=trainable)
+                     hidden=arg, trainable=trainable, initial_log_std=initial_log_std)
 
 
 def network_params(sess, network):

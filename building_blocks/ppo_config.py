@@ -20,7 +20,21 @@ class PPOConfig:
     num_workers: int = 2                    # actor processes sharing the envs (CHOICE: cores)
     rollout_length: int = 32                # Table 4: transitions per rollout (per env)
     clip: float = 0.2                       # Table 4: PPO clip ratio
-    gradient_steps_per_update: int = 10     # Table 4 (CHOICE: 10 minibatch steps per buffer)
+    gradient_steps_per_update: int = 10     # Table 4 "gradient steps per update: 10"
+    # How Table 4's 10 is read (READING, DEVIATIONS.md): 'epochs' = PPO's K = 10 epochs over
+    # the buffer, each in minibatches of batch_size (baselines ppo2, CleanRL); 'minibatches'
+    # = 10 minibatch steps per buffer (the literal reading, ~128x fewer steps per transition).
+    gradient_steps_unit: str = "epochs"
+    # CHOICE (paper silent; every reference PPO for MuJoCo does it): rewards divided by the
+    # running std of each env's discounted return (baselines VecNormalize), clipped to ±10.
+    normalize_reward: bool = True
+    reward_clip: float = 10.0
+    anneal_lr: bool = True                  # CHOICE: lr falls linearly to 0 over the budget
+    # CHOICE: an update's remaining minibatches are skipped once the approximate KL of a
+    # minibatch exceeds 1.5 × target_kl (Spinning Up / SB3 rule); 0 disables it.
+    target_kl: float = 0.03
+    initial_log_std: float = 0.0            # CHOICE per task (rl_configs.INITIAL_LOG_STD)
+    checkpoint_every_s: float = 300.0       # resumable state written after an update this often
     entropy_coef: float = 0.0               # Table 4: entropy penalty 0
     gae_lambda: float = 0.95                # Table 4
     max_version_lag: int = 4                # Table 4
@@ -54,4 +68,10 @@ class PPOConfig:
             raise ConfigError("eval_max_frames must be >= 0 (0: gym's limit)")
         if self.max_version_lag < 0:
             raise ConfigError("max_version_lag must be >= 0")
+        if self.gradient_steps_unit not in ("epochs", "minibatches"):
+            raise ConfigError("gradient_steps_unit must be 'epochs' or 'minibatches', got %r"
+                              % self.gradient_steps_unit)
+        if self.target_kl < 0 or self.reward_clip <= 0 or self.checkpoint_every_s < 0:
+            raise ConfigError("target_kl and checkpoint_every_s must be >= 0 and reward_clip "
+                              "> 0: %s" % (self,))
         return self

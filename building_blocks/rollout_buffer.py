@@ -19,8 +19,13 @@ def is_stale(rollout_version, current_version, max_version_lag):
 
 
 class RolloutBuffer(object):
-    def __init__(self, gamma, lam, max_version_lag):
+    """``reward_scale``: None, or a callable (worker, rewards, dones) → rewards the learner
+    trains on (reward_normalizer.ReturnNormalizer), applied to every arriving rollout before
+    the version-lag rule."""
+
+    def __init__(self, gamma, lam, max_version_lag, reward_scale=None):
         self.gamma, self.lam, self.max_version_lag = gamma, lam, max_version_lag
+        self.reward_scale = reward_scale
         self._chunks = collections.deque()   # (version, Batch of flat arrays)
         self.size = 0
         self.accepted_rollouts = self.dropped_rollouts = 0
@@ -29,11 +34,14 @@ class RolloutBuffer(object):
     def add(self, rollout, current_version):
         """Adds an actors.Rollout unless stale; returns whether it was kept."""
         steps = rollout.rewards.size
+        rewards = rollout.rewards
+        if self.reward_scale is not None:
+            rewards = self.reward_scale(rollout.worker, rollout.rewards, rollout.dones)
         if is_stale(rollout.version, current_version, self.max_version_lag):
             self.dropped_rollouts += 1
             self.dropped_transitions += steps
             return False
-        advantages, returns = gae_advantages(rollout.rewards, rollout.values, rollout.dones,
+        advantages, returns = gae_advantages(rewards, rollout.values, rollout.dones,
                                              rollout.last_values, self.gamma, self.lam)
 
         def flat(x):  # [T, N, ...] → [T·N, ...]

@@ -29,11 +29,17 @@ def one_hot_loss(teacher_logits, name="one_hot_loss"):
 def information_entropy_loss(teacher_logits, log_base=10.0, name="information_entropy_loss"):
     """−H(E_x[f_t(x)]) over the batch (Eq. 2, β-term). [B, K] → scalar.
 
-    Entropy in units of ``log_base`` (DAFL: 10; e for nats).
+    Entropy in units of ``log_base`` (DAFL: 10; e for nats). A class whose mean probability
+    underflows to 0 contributes its limit 0·log 0 = 0 (DAFL's code would give NaN); every
+    other value, and its gradient, is the plain p·log p bit for bit (the double ``where``
+    keeps log 0 out of the gradient too).
     """
     with tf.name_scope(name):
         mean_probs = tf.reduce_mean(tf.nn.softmax(teacher_logits), axis=0)
-        return tf.reduce_sum(mean_probs * tf.log(mean_probs)) / math.log(log_base)
+        positive = mean_probs > 0
+        safe = tf.where(positive, mean_probs, tf.ones_like(mean_probs))
+        terms = tf.where(positive, mean_probs * tf.log(safe), tf.zeros_like(mean_probs))
+        return tf.reduce_sum(terms) / math.log(log_base)
 
 
 def activation_loss(teacher_features, name="activation_loss"):

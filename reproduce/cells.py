@@ -162,9 +162,10 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
     config = apply_overrides(configs.distill_config(method, task, profile, seed), overrides)
     config.validate()
     checkpoint_path = teacher_checkpoint or teacher_path(results_dir, profile, task)
-    # Fail early and clearly if the teacher is missing or of another architecture.
+    # Fail early and clearly if the teacher is missing, of another architecture (said before
+    # its bytes are checked: the more useful message) or corrupt.
+    check_teacher_architecture(checkpoint.read_metadata(checkpoint_path), task, checkpoint_path)
     teacher_meta = checkpoint.verify(checkpoint_path)
-    check_teacher_architecture(teacher_meta, task, checkpoint_path)
     dataset = data_lib.load_image_task(task, data_dir)
     # Printed once every input is checked, so a bad one ends in its error line alone.
     log(describe(config))

@@ -5,15 +5,18 @@
     <results>/<profile>/cells/rl/<task>/teacher.json          cell record (provenance)
 
 The teacher .npz and the cell JSON are written atomically at the end; a rerun with both
-present skips the cell (the resume rule).
+present skips the cell (the resume rule). While it trains, ``<task>.npz.resume.npz`` beside
+the teacher holds its resumable state (rl_runner.py): a rerun after kill -9, a reboot or the
+end of a sitting continues from it, and it is deleted once the teacher and its record exist.
 """
 import os
+import sys
 import time
 
 from building_blocks.config import apply_overrides, describe
 from building_blocks.io_utils import atomic_write_json
 from building_blocks.runner import format_duration
-from reproduce import cells, rl_configs
+from reproduce import cells, provenance, rl_configs
 
 # The environment factory (the RL interface contract); actor processes import it by name.
 DEFAULT_ENV_MODULE = "building_blocks.envs"
@@ -42,7 +45,7 @@ def run_rl_teacher(task, profile, results_dir, seed=None, threads=0, overrides=(
     """Trains (or, if finished, skips) the PPO teacher of ``task``; returns its record."""
     import importlib  # pylint: disable=g-import-not-at-top
     import json  # pylint: disable=g-import-not-at-top
-    from building_blocks.rl_runner import train_ppo_teacher  # pylint: disable=g-import-not-at-top
+    from building_blocks.rl_runner import resume_path, train_ppo_teacher  # pylint: disable=g-import-not-at-top
     seed = rl_configs.RL_TEACHER_SEED if seed is None else seed
     config = apply_overrides(rl_configs.ppo_config(task, profile, seed), overrides).validate()
     out_path = rl_teacher_path(results_dir, profile, task)
@@ -53,13 +56,17 @@ def run_rl_teacher(task, profile, results_dir, seed=None, threads=0, overrides=(
         log("rl teacher %s (%s) already trained: %s (eval return %.1f); delete it to retrain"
             % (task, profile, out_path, record.get("eval_return_mean", float("nan"))))
         return record
+    if force and os.path.exists(resume_path(out_path)):
+        os.remove(resume_path(out_path))  # retraining starts over
     envs = importlib.import_module(env_module)
     spec = envs.env_spec(task)  # ConfigError naming the valid tasks
     log(describe(config))
     started = time.time()
     curve_csv, curve_png = rl_curve_paths(results_dir, profile, task)
+    sitting_info = {"git_sha": provenance.git_sha(), "command": provenance.portable_command(
+        [os.path.basename(sys.executable), "-m", "reproduce"] + sys.argv[1:])}
     result = train_ppo_teacher(config, spec, env_module, out_path, curve_csv, curve_png,
-                               threads, log)
+                               threads, log, sitting_info)
     cell = cells.Cell("rl_teacher", task, "teacher", seed)
     record = cells._record(cell, profile, config, result, started)  # pylint: disable=protected-access
     record["cell"] = "rl/%s/teacher" % task
@@ -68,6 +75,8 @@ def run_rl_teacher(task, profile, results_dir, seed=None, threads=0, overrides=(
     record["teacher_file"] = os.path.relpath(out_path, results_dir)
     record["curve_csv"] = os.path.relpath(curve_csv, results_dir)
     atomic_write_json(record_path, record)
+    if os.path.exists(resume_path(out_path)):
+        os.remove(resume_path(out_path))
     log("rl teacher %s: eval return %.1f ± %.1f (%d episodes) in %s -> %s" % (
         task, result["eval_return_mean"], result["eval_return_std"], result["eval_episodes"],
         format_duration(result["wall_s"]), out_path))

@@ -50,6 +50,30 @@ def test_information_entropy_loss_is_lowest_for_balanced_classes(graph, session_
     assert high > -1e-3
 
 
+def test_information_entropy_loss_is_finite_when_a_class_probability_underflows(graph,
+                                                                                session_of):
+    # Class 2 never gets any mass in float32 (e^-200 underflows): 0·log 0 counts as 0, and
+    # neither the value nor its gradient may become NaN (a NaN here once diverged a CI cell).
+    logits = tf.constant([[100.0, 0.0, -100.0], [0.0, 100.0, -100.0]])
+    loss = objective.information_entropy_loss(logits, np.e)
+    value, grad = run(graph, session_of, [loss, tf.gradients(loss, logits)[0]])
+    np.testing.assert_allclose(value, -np.log(2.0), rtol=1e-5)
+    assert np.all(np.isfinite(grad))
+
+
+def test_information_entropy_loss_is_plain_p_log_p_bit_for_bit(graph, session_of):
+    # The underflow guard must not move a single bit where no class underflows (the committed
+    # cells were computed without it).
+    logits = tf.constant(LOGITS)
+    mean = tf.reduce_mean(tf.nn.softmax(logits), axis=0)
+    plain = tf.reduce_sum(mean * tf.log(mean)) / np.log(10.0)
+    guarded = objective.information_entropy_loss(logits)
+    got = run(graph, session_of, [guarded, plain] + tf.gradients(guarded, logits)
+              + tf.gradients(plain, logits))
+    assert got[0] == got[1]
+    np.testing.assert_array_equal(got[2], got[3])
+
+
 def test_activation_loss_is_minus_mean_absolute_feature(graph, session_of):
     got = run(graph, session_of, objective.activation_loss(tf.constant(FEATURES)))
     np.testing.assert_allclose(got, -np.abs(FEATURES).mean(axis=1), rtol=1e-6)

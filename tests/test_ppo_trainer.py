@@ -192,3 +192,65 @@ def test_cli_rejects_an_unknown_environment(tmp_path):
                           timeout=120)
     assert proc.returncode == 2
     assert "tetris" in proc.stderr.decode()
+
+
+def _resume_state(path):
+    with np.load(str(path)) as data:
+        return json.loads(str(data["state_json"]))
+
+
+def test_kill_9_mid_teacher_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
+    """A smoke teacher killed with -9 (actors included) resumes from its resume file: the
+    second sitting starts where the file left off, and the finished record lists both."""
+    import signal  # pylint: disable=g-import-not-at-top
+    import time  # pylint: disable=g-import-not-at-top
+    settings = ["--set", "total_transitions=40960", "--set", "checkpoint_every_s=0",
+                "--set", "stop_return=1000000"]
+    args = [sys.executable, "-m", "reproduce", "train_teacher", "--profile", "smoke",
+            "--results_dir", str(tmp_path), "--env", "cartpole", "--seed", "0"]
+    env = dict(os.environ, PYTHONPATH=REPO)
+    resume = tmp_path / "smoke" / "teachers" / "rl" / "cartpole.npz.resume.npz"
+    proc = subprocess.Popen(args + settings, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            if resume.exists() and _resume_state(resume)["version"] >= 4:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the teacher finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        # Its actor processes notice the learner is gone and exit on their own.
+        for _ in range(100):
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("actor processes outlived the killed learner")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    saved = _resume_state(resume)
+    assert not (tmp_path / "smoke" / "teachers" / "rl" / "cartpole.npz").exists()
+    # Other settings than the resume file's: refused, naming the file and the setting.
+    other = subprocess.run(args + settings + ["--set", "learning_rate=0.5"], cwd=REPO, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    assert other.returncode == 2
+    assert b"cartpole.npz.resume.npz" in other.stdout and b"learning_rate" in other.stdout
+    again = subprocess.run(args + settings, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=300).stdout.decode()
+    assert "resumed at update %d" % saved["version"] in again, again
+    record = json.loads((tmp_path / "smoke" / "cells" / "rl" / "cartpole" /
+                         "teacher.json").read_text())
+    first, second = record["sittings"]
+    assert second["transitions_from"] == saved["transitions"] == first["transitions_to"]
+    assert second["updates_from"] == saved["version"]
+    assert record["transitions"] >= 40960 and record["updates"] > saved["version"]
+    assert record["wall_s"] == pytest.approx(first["wall_s"] + second["wall_s"])
+    assert first["git_sha"] and second["command"].startswith("python")
+    assert not resume.exists()
