@@ -37,7 +37,7 @@ lane() {  # lane TITLE TF_MAJOR PYTHON [pytest args...]; sets $lane_rc
     shift 3
     printf '\n==================== %s ====================\n' "$title"
     lane_rc=0
-    GAS_EXPECT_TF_MAJOR="$major" "$py" -m pytest -q "$@" || lane_rc=$?
+    GAS_EXPECT_TF_MAJOR="$major" "$py" -m pytest -q --durations=12 "$@" || lane_rc=$?
 }
 
 failed=()

@@ -168,7 +168,13 @@ class PolicyDistillConfig(_DistillCell):
     latent_dim: int = 100                   # B.3: 100-d U(−1, 1) noise
     latent_distribution: str = "uniform"
     generator_hidden: int = 256             # MLP generator's hidden layer (vector tasks)
-    generator_batch_norm: bool = True
+    # READING of B.3's "single-layer MLP" output (vector tasks, DEVIATIONS.md): 'normalizer' =
+    # a plain MLP (no batch norm) whose output, a raw observation, goes through the teacher's
+    # observation normaliser (the closest to B.3's text); 'batch_norm' = batch norm on the
+    # hidden layer and a non-affine one on the output, then a clip at ±obs_clip (the earlier
+    # default, which forces each generator's batch to mean 0 / variance 1 per coordinate).
+    generator_output: str = "normalizer"
+    generator_batch_norm: bool = True       # 'batch_norm' reading and Atari's DCGAN
     obs_clip: float = 5.0                   # vector generators' output clip = normaliser's
     rollout_transitions: int = 0            # Student KD: teacher transitions collected
     rollout_envs: int = 8                   # parallel envs for rollouts
@@ -185,6 +191,9 @@ class PolicyDistillConfig(_DistillCell):
             raise ConfigError("reinit_every and eval_every must be >= 0, eval_episodes >= 1")
         if self.eval_max_frames < 0:
             raise ConfigError("eval_max_frames must be >= 0 (0: gym's limit)")
+        if self.generator_output not in ("normalizer", "batch_norm"):
+            raise ConfigError("generator_output must be 'normalizer' or 'batch_norm', got %r"
+                              % self.generator_output)
         if self.method == "student_kd" and self.rollout_transitions < self.batch_size:
             raise ConfigError("student_kd needs rollout_transitions >= batch_size")
         return self

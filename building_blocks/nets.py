@@ -148,17 +148,22 @@ class MLPGenerator(Network):
     """Observation generator for vector-observation policies (B.3: U(−1,1)^100 noise drives
     a single-layer MLP).
 
-    z [B, latent] → fc(hidden) → BN → LReLU(0.2) → fc(obs_dim) → BN (no affine) → clip ±clip.
-    CHOICE: "single-layer" read as one hidden layer (``hidden=0``: one linear layer). The
+    With ``output_normalizer`` (a function of raw observations, the teacher's normaliser):
+    z [B, latent] → fc(hidden) → LReLU(0.2) → fc(obs_dim) = a raw observation → normaliser
+    (which clips at ±5). Without it:
+    z → fc(hidden) → BN → LReLU(0.2) → fc(obs_dim) → BN (no affine) → clip ±clip, where the
     last, non-affine batch norm puts samples at zero mean and unit variance per dimension,
     the statistics of the teacher's normalised inputs (as the image generator's last BN
-    does), and the clip is the normaliser's (±5). ``batch_norm=False`` drops both BNs.
+    does), and the clip is the normaliser's (±5); ``batch_norm=False`` drops both BNs.
+    CHOICE: "single-layer" read as one hidden layer (``hidden=0``: one linear layer).
     """
 
     def __init__(self, name, latent_dim=100, obs_dim=4, hidden=256, batch_norm=True, clip=5.0,
-                 trainable=True):
+                 trainable=True, output_normalizer=None):
         self.latent_dim, self.obs_dim, self.hidden = latent_dim, obs_dim, hidden
-        self.batch_norm, self.clip = batch_norm, clip
+        self.output_normalizer = output_normalizer
+        self.batch_norm = batch_norm and output_normalizer is None
+        self.clip = clip
         super(MLPGenerator, self).__init__(name, trainable)
 
     def _build(self, trainable):
@@ -180,6 +185,8 @@ class MLPGenerator(Network):
                 h = self.fc1(h)
                 h = tf.nn.leaky_relu(self.bn1(h) if self.batch_norm else h, 0.2)
             x = self.out(h)
+            if self.output_normalizer is not None:
+                return self.output_normalizer(x)
             if self.batch_norm:
                 x = self.bn_out(x)
             return tf.clip_by_value(x, -self.clip, self.clip) if self.clip else x

@@ -17,11 +17,15 @@ from dafl_baseline.objective import policy_generator_loss
 from gas.distiller import GASDistiller
 
 
-def make_observation_generator(name, obs_shape, config):
-    """An MLP generator for [D] observations, a DCGAN for [S, S, C] frames."""
+def make_observation_generator(name, obs_shape, config, normalizer=None):
+    """An MLP generator for [D] observations, a DCGAN for [S, S, C] frames. ``normalizer``:
+    the teacher's observation normaliser, which the 'normalizer' reading of
+    ``config.generator_output`` puts on the MLP's raw output."""
     if len(obs_shape) == 1:
-        return nets.MLPGenerator(name, config.latent_dim, obs_shape[0], config.generator_hidden,
-                                 config.generator_batch_norm, config.obs_clip)
+        return nets.MLPGenerator(
+            name, config.latent_dim, obs_shape[0], config.generator_hidden,
+            config.generator_batch_norm, config.obs_clip,
+            output_normalizer=normalizer if config.generator_output == "normalizer" else None)
     return nets.DCGANGenerator(name, config.latent_dim, channels=obs_shape[-1],
                                image_size=obs_shape[0], batch_norm=config.generator_batch_norm,
                                output="sigmoid")
@@ -31,7 +35,10 @@ class _PolicyGeneratorHooks(object):
     """The generator hooks of DAFLDistiller for policies."""
 
     def _make_generator(self, name):
-        return make_observation_generator(name, self.input_shape, self.config)
+        # The teacher is set after the bank is made; its normaliser is looked up when the
+        # generator is called.
+        return make_observation_generator(name, self.input_shape, self.config,
+                                          lambda raw: self.teacher.normalize(raw))
 
     def _generator_loss(self, teacher_out):
         cfg = self.config

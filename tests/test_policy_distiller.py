@@ -45,6 +45,10 @@ class FakePolicy(nets.Network):
         log_std = tf.zeros_like(head) + self.log_std
         return FakePolicyOutput(None, head, log_std, value, h)
 
+    def normalize(self, raw_obs):
+        """A fixed stand-in for the observation normaliser: (x − 1) / 2, clipped to ±5."""
+        return tf.clip_by_value((raw_obs - 1.0) / 2.0, -5.0, 5.0)
+
 
 def config(method="gas", **changes):
     base = dict(method=method, task="test", seed=0, student_steps=1, batch_size=8,
@@ -140,3 +144,23 @@ def test_generators_produce_the_teachers_observation_shape(graph, session_of, ob
     else:  # normalised vector observations, clipped like the normaliser
         assert np.abs(out).max() <= 5.0
         np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-4)
+
+
+def test_normalizer_reading_puts_the_plain_mlps_raw_output_through_the_teachers_normaliser(
+        graph, session_of):
+    """B.3's plain single-layer MLP: no batch norm; its output is a raw observation that the
+    teacher's normaliser maps (the 'batch_norm' reading's BN would force mean 0 / var 1)."""
+    teacher, _, distiller = build(PolicyDAFL, config("dafl", batch_size=64), (6,), "continuous")
+    generator = distiller.bank.generators[0]
+    assert not any("bn" in v.op.name for v in generator.variables)
+    z = nets.sample_latent(64, 100, "uniform")
+    normalised = generator(z)
+    raw = generator.out(tf.nn.leaky_relu(generator.fc1(z), 0.2))
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    got, expected = sess.run([normalised, teacher.normalize(raw)])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert np.abs(got.mean(axis=0)).max() > 0.05  # not forced to mean 0 per coordinate
+    bn = make_observation_generator("bn_generator", (6,), config(generator_output="batch_norm"),
+                                    teacher.normalize)
+    assert any("bn" in v.op.name for v in bn.variables)
