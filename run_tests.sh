@@ -64,6 +64,11 @@ if [ "$run_tf2" -eq 1 ]; then
     elif [ "$lane_rc" -ne 0 ]; then
         failed+=("tf2 (exit $lane_rc)")
     fi
+    # The import-layer contract (.importlinter): lint-imports reads the source, imports nothing.
+    printf '\n==================== import layers (.importlinter, lint-imports) ====================\n'
+    if ! PYTHONPATH="$PWD" .venv-tf2/bin/lint-imports --config .importlinter; then
+        failed+=("import layers")
+    fi
 fi
 
 echo

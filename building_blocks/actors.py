@@ -2,7 +2,8 @@
 ``rollout_length`` transitions per env, tagged with the parameter version they acted with
 (B.2; Table 4: 32 transitions per rollout).
 
-Backends share one small interface, so another (e.g. Ray actors) can be added behind a flag:
+Backends share one small interface (chosen by name in actor_backends.py; Ray actors in
+ray_actors.py):
 
     backend.start(params, version)      # first parameters; actors begin stepping
     backend.broadcast(params, version)  # a new parameter version
@@ -268,13 +269,3 @@ class ProcessActors(ActorBackend):
             q.cancel_join_thread()
             q.close()
 
-
-def make_backend(kind, setups):
-    if kind == "process":
-        return ProcessActors(setups)
-    if kind == "inline":
-        return InlineActors(setups)
-    if kind == "ray":  # Ray actors, possibly on other machines (building_blocks/ray_actors.py)
-        from building_blocks import ray_actors  # pylint: disable=g-import-not-at-top
-        return ray_actors.RayActors(setups)
-    raise ValueError("unknown actor backend %r (expected 'process', 'inline' or 'ray')" % kind)

@@ -102,12 +102,9 @@ def load_idx(path_without_gz, sha256=None):
     return parse_idx(raw, path)
 
 
-def load_image_task(task, data_dir=None, verify=True):
-    """Loads MNIST or Fashion-MNIST (or CIFAR-10) as a Dataset of uint8 images and int64
-    labels."""
-    if task == "cifar10":  # the python-pickle release: building_blocks/cifar10.py
-        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
-        return cifar10.load_cifar10(data_dir, None if verify else False)
+def load_idx_task(task, data_dir=None, verify=True):
+    """Loads MNIST or Fashion-MNIST (IDX files) as a Dataset of uint8 images and int64 labels.
+    Any image task by name: image_tasks.load_image_task."""
     if task not in IMAGE_TASKS:
         raise DataError("unknown image task %r; known: %s" % (task, ", ".join(sorted(IMAGE_TASKS))))
     spec = IMAGE_TASKS[task]

@@ -9,12 +9,11 @@ policy hooks. What differs from images, all of it here:
 - L_G: Eq. 2's entropy terms in nats (``policy_generator_loss``), Eq. 5's bound for
   Gaussians, instead of DAFL's one-hot stand-in.
 The student/generator rounds, reinit and loop are the image ones (``runner.train_rounds``).
+The methods own their policy variants (dafl_baseline/policy.py, gas/policy.py); this base
+holds what they share and Student KD, and never imports them.
 """
 from building_blocks import nets
 from building_blocks.distiller import StudentKD
-from dafl_baseline.distiller import DAFLDistiller
-from dafl_baseline.objective import policy_generator_loss
-from gas.distiller import GASDistiller
 
 
 def make_observation_generator(name, obs_shape, config, normalizer=None):
@@ -31,31 +30,5 @@ def make_observation_generator(name, obs_shape, config, normalizer=None):
                                output="sigmoid")
 
 
-class _PolicyGeneratorHooks(object):
-    """The generator hooks of DAFLDistiller for policies."""
-
-    def _make_generator(self, name):
-        # The teacher is set after the bank is made; its normaliser is looked up when the
-        # generator is called.
-        return make_observation_generator(name, self.input_shape, self.config,
-                                          lambda raw: self.teacher.normalize(raw))
-
-    def _generator_loss(self, teacher_out):
-        cfg = self.config
-        return policy_generator_loss(self.family, teacher_out, cfg.entropy_weight,
-                                     cfg.mean_entropy_weight, cfg.activation_weight)
-
-
 class PolicyStudentKD(StudentKD):
     """Student KD on observations of the teacher's own rollouts (``train_inputs``)."""
-
-
-class PolicyDAFL(_PolicyGeneratorHooks, DAFLDistiller):
-    """DAFL on policies: one generator, L_G only."""
-
-
-class PolicyGAS(_PolicyGeneratorHooks, GASDistiller):
-    """GAS on policies: Eq. 4's adaptive term, several generators, re-initialisation."""
-
-
-POLICY_DISTILLERS = {"student_kd": PolicyStudentKD, "dafl": PolicyDAFL, "gas": PolicyGAS}

@@ -9,7 +9,6 @@ import numpy as np
 
 from building_blocks import action_distributions, checkpoint, envs, policies
 from building_blocks.io_utils import atomic_write_bytes
-from building_blocks.policy_distiller import POLICY_DISTILLERS
 from building_blocks.runner import (PartialRun, Progress, Scalars, start_loop_state,
                                     train_rounds)
 from building_blocks.tf_compat import make_session, tf
@@ -100,11 +99,11 @@ def save_samples(sess, sample_frames, teacher_actor, config, path):
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def distill_policy(config, teacher_path, threads=0, log=print, summary_dir=None,
+def distill_policy(config, distiller_cls, teacher_path, threads=0, log=print, summary_dir=None,
                    partial_dir=None, checkpoint_every_s=600.0, make_policy=None,
                    samples_path=None):
     """Distils the teacher at ``teacher_path`` into a student of ``config.task`` with
-    ``config.method``; returns the cell's result dict (student returns in the real env)."""
+    ``distiller_cls`` (``config.method``'s policy distiller: reproduce/methods.py); returns the cell's result dict (student returns in the real env)."""
     config.validate()
     spec = envs.env_spec(config.task)
     make_policy = make_policy or policies.make_policy
@@ -122,7 +121,7 @@ def distill_policy(config, teacher_path, threads=0, log=print, summary_dir=None,
             raw = rollout_pipeline(holder, config.batch_size, config.seed, spec.obs_dtype,
                                    spec.obs_shape)
             train_inputs = teacher.normalize(raw)
-        distiller = POLICY_DISTILLERS[config.method](config, teacher, student, spec.obs_shape,
+        distiller = distiller_cls(config, teacher, student, spec.obs_shape,
                                                      train_inputs, family)
         copy_normaliser = copy_normaliser_op(teacher, student)
         sample_frames = None

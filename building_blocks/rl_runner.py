@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from building_blocks import acting, actors, checkpoint, policies
+from building_blocks import acting, actor_backends, actors, checkpoint, policies
 from building_blocks.config import ConfigError
 from building_blocks.io_utils import atomic_write_bytes, atomic_write_text
 from building_blocks.ppo_learner import PPOLearner
@@ -234,7 +234,7 @@ class TeacherRun(object):
         setups = actors.worker_setups(self.env_module, config.task, self.spec, config.num_envs,
                                       config.num_workers, config.seed, config.rollout_length,
                                       stream=len(state.sittings) - 1)
-        backend = actors.make_backend(config.actor_backend, setups)
+        backend = actor_backends.make_backend(config.actor_backend, setups)
         self.log("ppo %s: %d envs in %d %s actors, %s policy, %d transitions%s" % (
             config.task, config.num_envs, config.num_workers, config.actor_backend,
             policies.describe_architecture(config.task, "teacher"), config.total_transitions,

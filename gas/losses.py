@@ -1,5 +1,5 @@
-"""GAS losses (Section 3 and Appendix B.4)."""
-import math
+"""GAS losses (Section 3 and Appendix B.4). Eq. 5's entropy bound, which DAFL on Gaussian
+policies uses too, is in building_blocks/mixture_entropy.py."""
 
 from building_blocks.tf_compat import tf
 
@@ -12,32 +12,3 @@ def adaptive_generator_loss(generator_loss, distill_loss, gamma, name="adaptive_
     """
     with tf.name_scope(name):
         return generator_loss - gamma * distill_loss
-
-
-def gaussian_mixture_entropy_lower_bound(means, stds, name="gaussian_mixture_entropy_lower_bound"):
-    """Eq. 5 (Huber et al. 2008): lower bound on the entropy of the uniform mixture of the
-    batch's diagonal Gaussians N(μ_i, C_i), C_i = diag(σ_i²):
-
-        H_lower = −Σ_i w_i · log Σ_j w_j · z_ij,   z_ij = N(μ_i; μ_j, C_i + C_j),   w = 1/B.
-
-    log z_ij is computed in closed form and reduced with logsumexp, so it is stable for
-    far-apart components and small σ.
-    Args: means, stds: [B, D] (stds > 0).
-    Returns: scalar, nats. For B = 1 it is D/2·log(4π) + Σ log σ, below the Gaussian's
-    exact entropy D/2·log(2πe) + Σ log σ.
-    """
-    with tf.name_scope(name):
-        means = tf.convert_to_tensor(means)
-        stds = tf.convert_to_tensor(stds)
-        means.shape.assert_has_rank(2)
-        stds.shape.assert_is_compatible_with(means.shape)
-        dim = tf.cast(tf.shape(means)[1], means.dtype)
-        batch = tf.cast(tf.shape(means)[0], means.dtype)
-        var = tf.square(stds)
-        var_sum = var[:, None, :] + var[None, :, :]                       # [B, B, D]: C_i + C_j
-        diff = means[:, None, :] - means[None, :, :]                      # [B, B, D]: μ_i − μ_j
-        log_z = -0.5 * (dim * math.log(2.0 * math.pi)
-                        + tf.reduce_sum(tf.log(var_sum), axis=-1)
-                        + tf.reduce_sum(tf.square(diff) / var_sum, axis=-1))  # [B, B]
-        log_mixture = tf.reduce_logsumexp(log_z, axis=1) - tf.log(batch)   # log Σ_j w_j z_ij
-        return -tf.reduce_mean(log_mixture)                               # −Σ_i w_i (…)

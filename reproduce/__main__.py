@@ -43,7 +43,7 @@ flags.DEFINE_integer("threads", 0, "Intra-op threads per process (0: TF default)
                      lower_bound=0)
 flags.DEFINE_integer("jobs", 1, "Cells run in parallel by run_all.", lower_bound=1)
 flags.DEFINE_list("only", None, "Families run by run_all (default: all; see "
-                  "reproduce/families.py), e.g. --only table1,fig2.")
+                  "reproduce/registry.py), e.g. --only table1,fig2.")
 flags.DEFINE_list("seeds", None, "Seeds for run_all (default: the profile's).")
 flags.DEFINE_multi_string("set", [], "Config override key=value (repeatable), e.g. "
                           "--set student_lr=0.0001 --set gamma=0.")
@@ -181,8 +181,8 @@ def main(argv):
                               FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log,
                               FLAGS.teacher_checkpoint)
         elif command == "run_all":
-            from reproduce import families
-            only = FLAGS.only or list(families.REGISTRY)
+            from reproduce import registry
+            only = FLAGS.only or list(registry.REGISTRY)
             grid.run_all(FLAGS.profile, only, FLAGS.jobs, results_dir, FLAGS.data_dir,
                          _seeds(), FLAGS.threads, _log, FLAGS.retrain_teachers,
                          backend=FLAGS.backend,
@@ -199,8 +199,8 @@ def main(argv):
             fig2.run_distill(FLAGS.method, FLAGS.k, FLAGS.profile, FLAGS.seed, results_dir,
                              FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log)
         elif command == "tables":
-            from reproduce import families
-            for family in families.get(FLAGS.only or list(families.REGISTRY)):
+            from reproduce import registry
+            for family in registry.get(FLAGS.only or list(registry.REGISTRY)):
                 family.write_outputs(results_dir, FLAGS.profile, None, _log)
                 _log("tables: %s -> %s" % (family.name, ", ".join(family.outputs)))
         elif command == "check":

@@ -44,7 +44,7 @@ def actor_steps_per_s(env_module, task, num_envs, num_workers, seconds=8.0, seed
                       backend_kind="process"):
     """Env steps/s of the actors (ProcessActors, or ``backend_kind`` e.g. 'ray') with a
     freshly initialised teacher policy."""
-    from building_blocks import actors, policies  # pylint: disable=g-import-not-at-top
+    from building_blocks import actor_backends, actors, policies  # pylint: disable=g-import-not-at-top
     from building_blocks.tf_compat import tf  # pylint: disable=g-import-not-at-top
     envs = importlib.import_module(env_module)
     spec = envs.env_spec(task)
@@ -58,7 +58,7 @@ def actor_steps_per_s(env_module, task, num_envs, num_workers, seconds=8.0, seed
     if backend_kind == "process":
         backend = actors.ProcessActors(setups, queue_size_per_worker=1000)
     else:
-        backend = actors.make_backend(backend_kind, setups)
+        backend = actor_backends.make_backend(backend_kind, setups)
     backend.start(params, 0)
     try:
         # Warm-up: every worker has started and sent a rollout.

@@ -19,20 +19,14 @@ import numpy as np
 
 from building_blocks import checkpoint
 from building_blocks import data as data_lib
+from building_blocks import image_tasks
 from building_blocks import runner
 from building_blocks.config import apply_overrides, describe, to_dict
-from building_blocks.distiller import NoiseKD, StudentKD
 from building_blocks.divergence import Diverged
 from building_blocks.io_utils import atomic_write_bytes, atomic_write_json
-from dafl_baseline.distiller import DAFLDistiller
-from gas.distiller import GASDistiller
-from reproduce import configs, diverged, provenance
+from reproduce import configs, diverged, methods, provenance
 
 DEFAULT_RESULTS_DIR = os.path.join(data_lib.REPO_ROOT, "results")
-
-DISTILLERS = collections.OrderedDict([
-    ("student_kd", StudentKD), ("noise_kd", NoiseKD), ("dafl", DAFLDistiller),
-    ("gas", GASDistiller)])
 
 Cell = collections.namedtuple("Cell", ["kind", "task", "method", "seed"])
 
@@ -115,7 +109,9 @@ def log_path(results_dir, profile, cell):
                         cell_name(cell).replace("/", "_") + ".log")
 
 
-def _record(cell, profile, config, result, started):
+def cell_record(cell, profile, config, result, started):
+    """The JSON record of a finished cell of any family: its name, command, config, result
+    and provenance (git sha, package versions); every cell runner writes one."""
     record = {
         "cell": cell_name(cell), "kind": cell.kind, "task": cell.task, "method": cell.method,
         "seed": cell.seed, "profile": profile, "status": "ok",
@@ -132,7 +128,7 @@ def diverged_record(cell, profile, config, overrides, teacher_meta, started):
     """The record of a distillation cell that diverged, before ``diverged.finish`` adds the
     step and term: provenance and the teacher's SHA-256 (so ``grid.is_stale`` still works),
     no results."""
-    record = _record(cell, profile, config, {
+    record = cell_record(cell, profile, config, {
         "teacher_checkpoint_sha256": teacher_meta.get("sha256"),
         "wall_s": time.time() - started}, started)
     record["overrides"] = list(overrides)
@@ -142,14 +138,14 @@ def diverged_record(cell, profile, config, overrides, teacher_meta, started):
 def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=(), log=print):
     config = apply_overrides(configs.teacher_config(task, profile), overrides)
     config.validate()
-    dataset = data_lib.load_image_task(task, data_dir)
+    dataset = image_tasks.load_image_task(task, data_dir)
     # Printed once every input is checked, so a bad one ends in its error line alone.
     log(describe(config))
     started = time.time()
     cell = teacher_cell(task)
     result = runner.train_teacher(config, dataset, teacher_path(results_dir, profile, task),
                                   threads, log, summary_dir(results_dir, profile, cell))
-    record = _record(cell, profile, config, result, started)
+    record = cell_record(cell, profile, config, result, started)
     record.update(_data_provenance(task))
     atomic_write_json(result_path(results_dir, profile, cell), record)
     log("teacher %s: best test accuracy %.2f%% (%s)" % (task, result["test_accuracy"],
@@ -166,14 +162,14 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
     # its bytes are checked: the more useful message) or corrupt.
     check_teacher_architecture(checkpoint.read_metadata(checkpoint_path), task, checkpoint_path)
     teacher_meta = checkpoint.verify(checkpoint_path)
-    dataset = data_lib.load_image_task(task, data_dir)
+    dataset = image_tasks.load_image_task(task, data_dir)
     # Printed once every input is checked, so a bad one ends in its error line alone.
     log(describe(config))
     started = time.time()
     cell = distill_cell(task, method, seed)
     try:
         result = runner.distill(
-            config, DISTILLERS[method], dataset, checkpoint_path, threads, log,
+            config, methods.distiller_class(method, "image"), dataset, checkpoint_path, threads, log,
             summary_dir(results_dir, profile, cell), partial_dir(results_dir, profile, cell),
             float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
     except Diverged as error:
@@ -181,7 +177,7 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
         raise diverged.finish(record, error, result_path(results_dir, profile, cell),
                               partial_dir(results_dir, profile, cell))
     samples = result.pop("_samples", None)
-    record = _record(cell, profile, config, result, started)
+    record = cell_record(cell, profile, config, result, started)
     record["overrides"] = list(overrides)
     record.update(_data_provenance(task))
     write_samples(results_dir, profile, cell, samples, record)

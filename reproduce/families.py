@@ -1,4 +1,6 @@
-"""Table/figure families of the grid, and the cells each one runs.
+"""What a table/figure family of the grid is, and the cells each one runs. The families
+themselves: table1_family.py, fig2.py, rl_families.py; the registry that lists them:
+registry.py.
 
 A family (Table 1, Figure 2, Table 6, Table 7, ...) says which cells it needs and how to turn
 their finished JSON records into its outputs (CSV, figures). The grid (``reproduce.grid``)
@@ -17,8 +19,7 @@ A ``GridCell`` is what the grid needs to know of a cell:
 import collections
 import os
 
-from building_blocks.config import ConfigError
-from reproduce import cells, configs
+from reproduce import cells
 
 GridCell = collections.namedtuple("GridCell", ["name", "args", "result_path", "cost", "needs",
                                                "teacher_checkpoint"], defaults=(None,))
@@ -42,118 +43,5 @@ class Family(object):
         raise NotImplementedError
 
 
-# ---------------------------------------------------------------------------- Table 1
-def _image_teacher(results_dir, profile, task):
-    cell = cells.teacher_cell(task)
-    config = configs.teacher_config(task, profile)
-    return GridCell(cells.cell_name(cell), ["train_teacher", "--task", task],
-                    cells.result_path(results_dir, profile, cell),
-                    0.05 * config.epochs * 235, None)
-
-
-def _image_student(results_dir, profile, task, method, seed):
-    cell = cells.distill_cell(task, method, seed)
-    config = configs.distill_config(method, task, profile, seed)
-    rounds = config.student_steps / float(config.student_steps_per_round)
-    generator_steps = rounds * config.generator_steps_per_round
-    student_unit = 0.25 if config.method in ("dafl", "gas") else 0.03
-    return GridCell(cells.cell_name(cell),
-                    ["distill", "--task", task, "--method", method, "--seed", str(seed)],
-                    cells.result_path(results_dir, profile, cell),
-                    config.student_steps * student_unit + generator_steps,
-                    cells.cell_name(cells.teacher_cell(task)),
-                    cells.teacher_path(results_dir, profile, task))
-
-
-class Table1(Family):
-    """Table 1: Teacher, Student KD, KD on noise, DAFL and GAS on the image tasks."""
-
-    data_dir = None  # set by cells(); None = the default data folder
-
-    name = "table1"
-    outputs = ("table1.csv", "table1.md", "figures/table1.png", "calibration.csv",
-               "figures/calibration.png")
-
-    data_dir = None
-
-    def preflight(self, data_dir):
-        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
-        from building_blocks import data as data_lib  # pylint: disable=g-import-not-at-top
-        from reproduce import tables  # pylint: disable=g-import-not-at-top
-        tables.table1_rows([], "", tables.load_paper_reference())  # every paper row present
-        for task in configs.IMAGE_TASKS:
-            data_lib.load_image_task(task, data_dir)
-        # CIFAR-10 cannot be downloaded here: absent, its cells are skipped and reported "not
-        # run: data missing"; present, a corrupt or altered file stops the grid now.
-        if cifar10.is_available(data_dir):
-            data_lib.load_image_task("cifar10", data_dir)
-        else:
-            print("run_all: CIFAR-10 cells skipped. " + cifar10.missing_message(data_dir),
-                  flush=True)
-
-    def cells(self, profile, seeds, results_dir, data_dir):
-        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
-        from reproduce import cifar10_configs  # pylint: disable=g-import-not-at-top
-        self.data_dir = data_dir
-        seeds = seeds or configs.SEEDS[profile]
-        tasks = configs.IMAGE_TASKS
-        if cifar10.is_available(data_dir):
-            tasks = tasks + configs.CIFAR_TASKS
-        teachers = [_image_teacher(results_dir, profile, task) for task in tasks]
-        # Most expensive first so parallel jobs finish together.
-        order = ("dafl", "gas", "student_kd", "noise_kd")
-        students = [_image_student(results_dir, profile, task, method, seed)
-                    for method in order for task in tasks for seed in seeds
-                    if task not in configs.CIFAR_TASKS
-                    or method in cifar10_configs.METHODS_IN_TABLE1]
-        return teachers, students
-
-    def write_outputs(self, results_dir, profile, run_info=None, log=print):
-        from reproduce import calibration, figures, tables  # pylint: disable=g-import-not-at-top
-        rows = tables.write_table1(results_dir, profile, run_info,
-                                   tables.not_run_notes(self.data_dir))
-        calibration.write_calibration(results_dir, profile, log)  # time-to-accuracy curves
-        # Generator samples per task (issue 4, like the paper's Figure 4), for every task
-        # whose DAFL or GAS seed-0 cell saved samples.
-        for task in configs.TABLE1_TASKS:
-            if any(os.path.exists(figures.sample_file(results_dir, profile, task, method, 0))
-                   for method in ("dafl", "gas")):
-                log("table1: %s" % figures.plot_samples(task, results_dir, profile,
-                                                        self.data_dir))
-        return rows
-
-
-REGISTRY = collections.OrderedDict()
-
-
-def register(family):
-    REGISTRY[family.name] = family
-    return family
-
-
-register(Table1())
-
-
-def _register_fig2():
-    from reproduce import fig2  # pylint: disable=g-import-not-at-top
-    if hasattr(fig2, "Fig2"):  # else fig2 is being imported first; it registers itself
-        register(fig2.Fig2())
-
-
-_register_fig2()
-
-
-def get(names):
-    """The families named in ``names`` (e.g. --only), in registry order; ConfigError if unknown."""
-    unknown = [n for n in names if n not in REGISTRY]
-    if unknown:
-        raise ConfigError("unknown --only %s; available: %s"
-                         % (",".join(unknown), ", ".join(REGISTRY)))
-    return [family for name, family in REGISTRY.items() if name in names]
-
-
 def family_log_dir(results_dir, profile):
     return os.path.join(cells.profile_dir(results_dir, profile), "logs")
-
-# Tables 6-7 (policy distillation) register themselves.
-from reproduce import rl_families  # noqa: E402,F401  pylint: disable=g-import-not-at-top

@@ -17,21 +17,19 @@ import time
 
 from building_blocks import checkpoint
 from building_blocks import data as data_lib
+from building_blocks import image_tasks
 from building_blocks import input_modes, kmnist, runner
 from building_blocks.config import (ConfigError, DistillConfig, TeacherConfig, apply_overrides,
                                     describe)
 from building_blocks.divergence import Diverged
 from building_blocks.io_utils import atomic_write_json, atomic_write_text
-from dafl_baseline.distiller import DAFLDistiller
-from gas.distiller import GASDistiller
-from reproduce import cells, configs, diverged, families
+from reproduce import cells, configs, diverged, families, methods
 from reproduce.families import Family, GridCell
 
 NAME = "fig2"
 CSV_FILE = "fig2_input_modes.csv"
 FIGURE_FILE = os.path.join("figures", "fig2_input_modes.png")
 METHODS = ("dafl", "dafl_reinit", "gas")
-DISTILLERS = {"dafl": DAFLDistiller, "dafl_reinit": DAFLDistiller, "gas": GASDistiller}
 KS = tuple(range(1, input_modes.MAX_K + 1))
 COLUMNS = ("method", "k", "task", "mean", "std", "n", "profile", "note")
 # The paper gives Figure 2 only as a plot; its claim in words (Section 4):
@@ -117,7 +115,7 @@ def check_schedule(profile):
 
 def load_task(k, data_dir=None):
     """The even/odd Dataset for k; KMNIST is loaded only for k > 5."""
-    mnist = data_lib.load_image_task("mnist", data_dir)
+    mnist = image_tasks.load_image_task("mnist", data_dir)
     extra = kmnist.load_kmnist(data_dir) if k > input_modes.MAX_MNIST_K else None
     return input_modes.even_odd_task(k, mnist, extra)
 
@@ -150,7 +148,7 @@ def run_teacher(k, profile, results_dir, data_dir=None, threads=0, overrides=(),
     path = cells.teacher_path(results_dir, profile, cell.task)
     result = runner.train_teacher(config, dataset, path, threads, log,
                                   cells.summary_dir(results_dir, profile, cell))
-    record = cells._record(cell, profile, config, result, started)  # pylint: disable=protected-access
+    record = cells.cell_record(cell, profile, config, result, started)
     record.update(family=NAME, k=k, checkpoint=os.path.relpath(path, results_dir),
                   teacher_checkpoint_sha256=_teacher_sha(path),
                   train_examples=len(dataset.train.labels),
@@ -173,7 +171,7 @@ def run_distill(method, k, profile, seed, results_dir, data_dir=None, threads=0,
     cell = distill_cell(k, method, seed)
     try:
         result = runner.distill(
-            config, DISTILLERS[method], dataset, path, threads, log,
+            config, methods.distiller_class(method, "image"), dataset, path, threads, log,
             cells.summary_dir(results_dir, profile, cell),
             cells.partial_dir(results_dir, profile, cell),
             float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
@@ -183,7 +181,7 @@ def run_distill(method, k, profile, seed, results_dir, data_dir=None, threads=0,
         raise diverged.finish(record, error, cells.result_path(results_dir, profile, cell),
                               cells.partial_dir(results_dir, profile, cell))
     samples = result.pop("_samples", None)
-    record = cells._record(cell, profile, config, result, started)  # pylint: disable=protected-access
+    record = cells.cell_record(cell, profile, config, result, started)
     record.update(family=NAME, k=k, overrides=list(overrides))
     cells.write_samples(results_dir, profile, cell, samples, record)
     atomic_write_json(cells.result_path(results_dir, profile, cell), record)
@@ -208,7 +206,7 @@ class Fig2(Family):
     outputs = (CSV_FILE, FIGURE_FILE)
 
     def preflight(self, data_dir):
-        data_lib.load_image_task("mnist", data_dir)
+        image_tasks.load_image_task("mnist", data_dir)
         if kmnist.is_available(data_dir):
             kmnist.load_kmnist(data_dir)  # present but corrupt: stop now, naming the file
 
@@ -242,10 +240,6 @@ class Fig2(Family):
 
     def write_outputs(self, results_dir, profile, run_info=None, log=print):
         return write_outputs(results_dir, profile, run_info, log)
-
-
-if NAME not in families.REGISTRY:  # this module was imported before reproduce.families
-    families.register(Fig2())
 
 
 # ----------------------------------------------------------------------------- outputs

@@ -68,7 +68,8 @@ def plot_samples(task, results_dir, profile, data_dir=None, seed=0, per_class=4,
     cells write; writes <results>/figures/samples_<task>.png and returns its path."""
     import numpy as np  # pylint: disable=g-import-not-at-top
     from building_blocks import data as data_lib  # pylint: disable=g-import-not-at-top
-    dataset = data_lib.load_image_task(task, data_dir)
+    from building_blocks import image_tasks  # pylint: disable=g-import-not-at-top
+    dataset = image_tasks.load_image_task(task, data_dir)
     real = data_lib.from_network_input(
         data_lib.to_network_input(dataset.test.images, dataset.mean, dataset.std),
         dataset.mean, dataset.std)

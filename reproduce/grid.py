@@ -17,7 +17,7 @@ import time
 
 from building_blocks.io_utils import atomic_write_json, remove_stale_temp_files
 from building_blocks.runner import format_duration
-from reproduce import cells, diverged, families, provenance
+from reproduce import cells, diverged, families, provenance, registry
 
 
 class GridError(Exception):
@@ -227,7 +227,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
         raise GridError("unknown --backend %r; choose one of %s" % (backend, ", ".join(BACKENDS)))
     if ray_address and backend != "ray":
         raise GridError("--ray_address needs --backend ray")
-    requested = families.get(only)
+    requested = registry.get(only)
     seeds = tuple(seeds) if seeds else None
     jobs = max(1, jobs)
     threads = threads or max(1, (os.cpu_count() or 1) // jobs)

@@ -68,7 +68,7 @@ def run_rl_teacher(task, profile, results_dir, seed=None, threads=0, overrides=(
     result = train_ppo_teacher(config, spec, env_module, out_path, curve_csv, curve_png,
                                threads, log, sitting_info)
     cell = cells.Cell("rl_teacher", task, "teacher", seed)
-    record = cells._record(cell, profile, config, result, started)  # pylint: disable=protected-access
+    record = cells.cell_record(cell, profile, config, result, started)
     record["cell"] = "rl/%s/teacher" % task
     record["overrides"] = list(overrides)
     record["learner_omp_threads"] = os.environ.get("OMP_NUM_THREADS")  # rl_configs.learner_omp_threads

@@ -15,7 +15,7 @@ from building_blocks.config import apply_overrides, describe
 from building_blocks.divergence import Diverged
 from building_blocks.io_utils import atomic_write_json
 from building_blocks.runner import clear_partial, format_duration
-from reproduce import cells, diverged, rl_cells, rl_distill_configs
+from reproduce import cells, diverged, methods, rl_cells, rl_distill_configs
 
 RL_KIND = "rl_distill"
 
@@ -57,16 +57,15 @@ def run_rl_distill(method, task, profile, seed, results_dir, threads=0, override
     result_file = rl_result_path(results_dir, profile, task, method, seed)
     try:
         result = policy_runner.distill_policy(
-            config, teacher, threads, log, _dir(results_dir, profile, "tensorboard", task,
-                                                method, seed),
+            config, methods.distiller_class(method, "policy"), teacher, threads, log,
+            _dir(results_dir, profile, "tensorboard", task, method, seed),
             partial, float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")),
             samples_path=result_file[:-len(".json")] + "_samples.npz")
     except Diverged as error:
         record = cells.diverged_record(cell, profile, config, overrides, teacher_meta, started)
         record["cell"] = rl_cell_name(task, method, seed)
         raise diverged.finish(record, error, result_file, partial)
-    record = cells._record(cell, profile, config, result,  # pylint: disable=protected-access
-                           started)
+    record = cells.cell_record(cell, profile, config, result, started)
     record["cell"] = rl_cell_name(task, method, seed)
     record["overrides"] = list(overrides)
     atomic_write_json(result_file, record)

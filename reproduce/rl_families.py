@@ -58,9 +58,3 @@ class PolicyTable(families.Family):
     def write_outputs(self, results_dir, profile, run_info=None, log=print):
         return rl_tables.write_rl_table(self.name, results_dir, profile, run_info, log)
 
-
-families.register(PolicyTable("table6", rl_distill_configs.VECTOR_TASKS,
-                              ("table6.csv", "table6.md", "figures/fig3_relative_scores.png")))
-families.register(PolicyTable("table7", rl_distill_configs.ALE_TASKS,
-                              ("table7.csv", "table7.md", "figures/fig4_samples_pong.png",
-                               "figures/fig4_samples_enduro.png")))

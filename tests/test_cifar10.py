@@ -12,7 +12,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from building_blocks import cifar10, data
+from building_blocks import cifar10, data, image_tasks
 from building_blocks.data import DataError
 from reproduce import configs
 from tests.conftest import REPO
@@ -28,7 +28,7 @@ def test_loads_generated_release_in_both_forms(tmp_path, skip_checksums, as_tarb
     source = cifar10.write_fake_release(str(tmp_path), train_per_batch=6, test=4,
                                         as_tarball=as_tarball)
     assert os.path.basename(source) == (cifar10.TARBALL if as_tarball else cifar10.BATCH_FOLDER)
-    dataset = data.load_image_task("cifar10", str(tmp_path))
+    dataset = image_tasks.load_image_task("cifar10", str(tmp_path))
     assert dataset.train.images.shape == (30, 32, 32, 3)
     assert dataset.train.images.dtype == np.uint8 and dataset.train.labels.dtype == np.int64
     assert dataset.test.images.shape == (4, 32, 32, 3)
@@ -53,7 +53,7 @@ def test_pixel_layout_is_row_major_chw():
 
 def test_missing_data_names_the_file_and_the_fix(tmp_path):
     with pytest.raises(DataError) as error:
-        data.load_image_task("cifar10", str(tmp_path))
+        image_tasks.load_image_task("cifar10", str(tmp_path))
     message = str(error.value)
     assert os.path.join(str(tmp_path), "cifar10") in message
     assert cifar10.TARBALL in message and "--data_dir" in message
@@ -64,7 +64,7 @@ def test_checksums_are_checked_by_default(tmp_path, monkeypatch):
     monkeypatch.delenv(cifar10.SKIP_ENV, raising=False)
     cifar10.write_fake_release(str(tmp_path), 2, 2, as_tarball=False)
     with pytest.raises(DataError, match=r"checksum mismatch for .*data_batch_1: MD5"):
-        data.load_image_task("cifar10", str(tmp_path))
+        image_tasks.load_image_task("cifar10", str(tmp_path))
 
 
 def test_truncated_tarball_and_corrupt_batch_fail_clearly(tmp_path, skip_checksums):

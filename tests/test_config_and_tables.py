@@ -159,10 +159,10 @@ def test_missing_reference_row_is_an_error():
 
 
 def test_family_registry_names_unknown_families_and_orders_teachers_first(tmp_path):
-    from reproduce import families, grid
+    from reproduce import grid, registry
     with pytest.raises(ConfigError, match="table9"):
-        families.get(["table1", "table9"])
-    requested = families.get(["table1", "table1"])
+        registry.get(["table1", "table9"])
+    requested = registry.get(["table1", "table1"])
     teachers, students = grid.collect_cells(requested, "smoke", (0,), str(tmp_path), None)
     assert [c.name for c in teachers] == ["mnist/teacher", "fashion_mnist/teacher"]
     assert len(students) == len({c.name for c in students}) == 8

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from building_blocks import data
+from building_blocks import data, image_tasks
 
 SHARED = data.resolve_data_dir()  # --data_dir default: $GAS_DATA_DIR, else ../shared/data
 # Skipped only outside CI (e.g. the Docker build); under CI=true missing data fails the tests.
@@ -24,7 +24,7 @@ def idx_bytes(array):
 @needs_shared
 @pytest.mark.parametrize("task,mean", [("mnist", 0.1307), ("fashion_mnist", 0.2860)])
 def test_real_shared_data_loads_with_checksums(task, mean):
-    dataset = data.load_image_task(task)
+    dataset = image_tasks.load_image_task(task)
     assert dataset.train.images.shape == (60000, 28, 28)
     assert dataset.test.images.shape == (10000, 28, 28)
     assert set(np.unique(dataset.train.labels)) == set(range(10))
@@ -65,7 +65,7 @@ def test_truncated_and_corrupt_files_are_rejected(tmp_path):
 
 def test_missing_dataset_names_file_and_fix(tmp_path):
     with pytest.raises(data.DataError) as error:
-        data.load_image_task("mnist", str(tmp_path))
+        image_tasks.load_image_task("mnist", str(tmp_path))
     message = str(error.value)
     assert os.path.join(str(tmp_path), "mnist") in message
     assert "--data_dir" in message and "GAS_DATA_DIR" in message
@@ -89,4 +89,4 @@ def test_corrupted_copy_of_real_file_fails_checksum(tmp_path):
             raw = raw[:-1] + bytes([(raw[-1] + 1) % 256])  # one flipped label
         (folder / name).write_bytes(raw)
     with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte"):
-        data.load_image_task("mnist", str(tmp_path))
+        image_tasks.load_image_task("mnist", str(tmp_path))

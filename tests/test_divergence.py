@@ -139,7 +139,7 @@ def _diverging(partial_arg, written):
 
 def _image_cell(monkeypatch, results, written):
     monkeypatch.setattr(runner, "distill", _diverging(7, written))
-    monkeypatch.setattr(cells.data_lib, "load_image_task", lambda *a: None)
+    monkeypatch.setattr(cells.image_tasks, "load_image_task", lambda *a: None)
     teacher = _fake_teacher(os.path.join(results, "t.npz"), "LeNet-5")
     cells.run_distill("gas", "mnist", "smoke", 1, results, overrides=["student_lr=nan"],
                       log=lambda _: None, teacher_checkpoint=teacher)

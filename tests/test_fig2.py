@@ -176,8 +176,8 @@ def test_generator_output_map_takes_tanh_range_to_normalised_pixels():
 
 
 def test_fig2_cells_cover_k_1_to_5_without_kmnist_and_to_10_with_it(tmp_path):
-    from reproduce import families
-    family = families.get(["fig2"])[0]
+    from reproduce import registry
+    family = registry.get(["fig2"])[0]
     no_kmnist = str(tmp_path / "data")
     teachers, students = family.cells("quick", None, str(tmp_path), no_kmnist)
     assert [c.name for c in teachers] == ["evenodd_k%d/teacher" % k for k in range(1, 6)]

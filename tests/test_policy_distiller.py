@@ -9,7 +9,9 @@ import pytest
 
 from building_blocks import action_distributions, layers, nets
 from building_blocks.config import PolicyDistillConfig
-from building_blocks.policy_distiller import PolicyDAFL, PolicyGAS, make_observation_generator
+from building_blocks.policy_distiller import make_observation_generator
+from dafl_baseline.policy import PolicyDAFL
+from gas.policy import PolicyGAS
 from building_blocks.tf_compat import tf
 
 # Framework-level: also runs in the TF 2.x compat.v1 lane (./run_tests.sh).

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from building_blocks import actors
+from building_blocks import actor_backends, actors
 from building_blocks.config import apply_overrides
 from building_blocks.rl_runner import train_ppo_teacher
 from reproduce import rl_configs
@@ -28,7 +28,7 @@ def local_ray():
 def test_ray_actors_follow_broadcasts_and_report_worker_errors(local_ray):
     spec = ENVS.env_spec("cartpole")
     params = _initial_params("cartpole", spec)
-    backend = actors.make_backend("ray", actors.worker_setups(ENV_MODULE, "cartpole", spec, 4, 2,
+    backend = actor_backends.make_backend("ray", actors.worker_setups(ENV_MODULE, "cartpole", spec, 4, 2,
                                                               0, 8))
     backend.start(params, 0)
     try:
@@ -45,7 +45,7 @@ def test_ray_actors_follow_broadcasts_and_report_worker_errors(local_ray):
         assert 1 in versions and workers == {0, 1}
     finally:
         backend.stop()
-    broken = actors.make_backend("ray", actors.worker_setups(ENV_MODULE, "no_such_task", spec,
+    broken = actor_backends.make_backend("ray", actors.worker_setups(ENV_MODULE, "no_such_task", spec,
                                                              2, 1, 0, 8))
     broken.start(params, 0)
     try:
