@@ -1,6 +1,7 @@
 """The runner of one policy-distillation cell: graph, session, teacher loading, the teacher's
 rollouts (Student KD), Algorithm 1's loop (``runner.train_rounds``, shared with images) and
 the student's evaluation in the real environment."""
+import collections
 import io
 import os
 import time
@@ -9,8 +10,8 @@ import numpy as np
 
 from building_blocks import action_distributions, checkpoint, envs, policies
 from building_blocks.io_utils import atomic_write_bytes
-from building_blocks.runner import (PartialRun, Progress, Scalars, start_loop_state,
-                                    train_rounds)
+from building_blocks.progress import Progress, Scalars
+from building_blocks.runner import PartialRun, start_loop_state, train_rounds
 from building_blocks.tf_compat import make_session, tf
 
 
@@ -99,16 +100,17 @@ def save_samples(sess, sample_frames, teacher_actor, config, path):
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def distill_policy(config, distiller_cls, teacher_path, threads=0, log=print, summary_dir=None,
-                   partial_dir=None, checkpoint_every_s=600.0, make_policy=None,
-                   samples_path=None):
-    """Distils the teacher at ``teacher_path`` into a student of ``config.task`` with
-    ``distiller_cls`` (``config.method``'s policy distiller: reproduce/methods.py); returns the cell's result dict (student returns in the real env)."""
-    config.validate()
-    spec = envs.env_spec(config.task)
-    make_policy = make_policy or policies.make_policy
+PolicyGraph = collections.namedtuple("PolicyGraph", [
+    "graph", "teacher", "student", "teacher_actor", "student_actor", "distiller",
+    "copy_normaliser", "sample_frames", "init", "partial"])
+
+
+def build_policy_graph(config, distiller_cls, spec, make_policy, holder, samples_path,
+                       partial_dir, checkpoint_every_s):
+    """The cell's graph, built once: teacher and student policies, their actors, the distiller
+    and (Figure 4, frames only) the generator-sample op. ``holder['obs']``: Student KD's
+    rollout observations, fed to its input pipeline once collected."""
     family = action_distributions.family_for(spec.action_kind)
-    holder = {}
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
@@ -121,8 +123,7 @@ def distill_policy(config, distiller_cls, teacher_path, threads=0, log=print, su
             raw = rollout_pipeline(holder, config.batch_size, config.seed, spec.obs_dtype,
                                    spec.obs_shape)
             train_inputs = teacher.normalize(raw)
-        distiller = distiller_cls(config, teacher, student, spec.obs_shape,
-                                                     train_inputs, family)
+        distiller = distiller_cls(config, teacher, student, spec.obs_shape, train_inputs, family)
         copy_normaliser = copy_normaliser_op(teacher, student)
         sample_frames = None
         if samples_path and distiller.has_generators and len(spec.obs_shape) == 3:
@@ -133,41 +134,58 @@ def distill_policy(config, distiller_cls, teacher_path, threads=0, log=print, su
         init = tf.global_variables_initializer()
         partial = PartialRun(partial_dir, checkpoint_every_s)
     graph.finalize()
+    return PolicyGraph(graph, teacher, student, teacher_actor, student_actor, distiller,
+                       copy_normaliser, sample_frames, init, partial)
 
+
+def _collect_student_kd_inputs(sess, g, config, holder, log):
+    """Student KD: the teacher's own rollouts, observations into ``holder['obs']``."""
+    t0 = time.time()
+    holder["obs"], rollout_returns = collect_rollouts(
+        sess, g.teacher_actor, config.task, config.rollout_transitions, config.rollout_envs,
+        config.seed)
+    log("collected %d teacher transitions (%d episodes ended, mean return %s) in %.0fs"
+        % (len(holder["obs"]), len(rollout_returns),
+           "%.2f" % np.mean(rollout_returns) if rollout_returns else "n/a", time.time() - t0))
+    return dict(rollout_transitions=len(holder["obs"]), rollout_episode_returns=rollout_returns,
+                rollout_s=time.time() - t0)
+
+
+def distill_policy(config, distiller_cls, teacher_path, threads=0, log=print, summary_dir=None,
+                   partial_dir=None, checkpoint_every_s=600.0, make_policy=None,
+                   samples_path=None):
+    """Distils the teacher at ``teacher_path`` into a student of ``config.task`` with
+    ``distiller_cls`` (``config.method``'s policy distiller: reproduce/methods.py); returns
+    the cell's result dict (student returns in the real env)."""
+    config.validate()
+    spec = envs.env_spec(config.task)
+    holder = {}
+    g = build_policy_graph(config, distiller_cls, spec, make_policy or policies.make_policy,
+                           holder, samples_path, partial_dir, checkpoint_every_s)
     start = time.time()
     scalars = Scalars(summary_dir)
     result = {}
-    with make_session(graph, threads) as sess:
-        sess.run(init)
-        teacher_meta = checkpoint.load_network(sess, teacher, teacher_path)
-        sess.run(copy_normaliser)
+    with make_session(g.graph, threads) as sess:
+        sess.run(g.init)
+        teacher_meta = checkpoint.load_network(sess, g.teacher, teacher_path)
+        sess.run(g.copy_normaliser)
         if config.method == "student_kd":
-            t0 = time.time()
-            holder["obs"], rollout_returns = collect_rollouts(
-                sess, teacher_actor, config.task, config.rollout_transitions,
-                config.rollout_envs, config.seed)
-            result.update(rollout_transitions=len(holder["obs"]),
-                          rollout_episode_returns=rollout_returns,
-                          rollout_s=time.time() - t0)
-            log("collected %d teacher transitions (%d episodes ended, mean return %s) in %.0fs"
-                % (len(holder["obs"]), len(rollout_returns),
-                   "%.2f" % np.mean(rollout_returns) if rollout_returns else "n/a",
-                   time.time() - t0))
-        state = start_loop_state(sess, config, partial, log)
+            result.update(_collect_student_kd_inputs(sess, g, config, holder, log))
+        state = start_loop_state(sess, config, g.partial, log)
         eval_seed = 100 + config.seed  # env seeds (100 + s) * 10007 + i: disjoint from rollouts
 
         def run_eval():
-            returns, lengths = evaluate(sess, student_actor, config.task, config.eval_episodes,
-                                        eval_seed, config.eval_max_frames)
+            returns, lengths = evaluate(sess, g.student_actor, config.task,
+                                        config.eval_episodes, eval_seed, config.eval_max_frames)
             run_eval.last = (returns, lengths)
             return {"return_mean": float(np.mean(returns))}
         progress = Progress("%s %s seed %d" % (config.method, config.task, config.seed),
                             config.student_steps, log, config.log_every_s)
-        train_rounds(sess, config, distiller, state, run_eval, progress, scalars, partial,
+        train_rounds(sess, config, g.distiller, state, run_eval, progress, scalars, g.partial,
                      start)
         progress.update(state["step"], "done", force=True)
-        if sample_frames is not None:
-            save_samples(sess, sample_frames, teacher_actor, config, samples_path)
+        if g.sample_frames is not None:
+            save_samples(sess, g.sample_frames, g.teacher_actor, config, samples_path)
     scalars.close()
     returns, lengths = run_eval.last
     result.update({
@@ -178,7 +196,7 @@ def distill_policy(config, distiller_cls, teacher_path, threads=0, log=print, su
         "teacher_checkpoint": teacher_path,
         "teacher_checkpoint_sha256": teacher_meta.get("sha256"),
         "teacher_metadata": teacher_meta,
-        "student_architecture": type(student).__name__,
+        "student_architecture": type(g.student).__name__,
         "student_steps": state["step"], "generator_steps": state["generator_steps"],
         "reinits": state["reinits"], "history": state["history"],
         "resumed_from_step": state["resumed_from_step"],

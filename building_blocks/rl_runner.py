@@ -34,7 +34,7 @@ from building_blocks.io_utils import atomic_write_bytes, atomic_write_text
 from building_blocks.ppo_learner import PPOLearner
 from building_blocks.reward_normalizer import ReturnNormalizer
 from building_blocks.rollout_buffer import RolloutBuffer
-from building_blocks.runner import Progress, format_duration
+from building_blocks.progress import Progress, format_duration
 from building_blocks.tf_compat import make_session, tf
 
 CURVE_FIELDS = ("update", "transitions", "wall_s", "train_return_mean", "train_episodes",

@@ -133,100 +133,143 @@ def _check_writable(path, create):
                           % (path, e.strerror or e))
 
 
-def main(argv):
-    if len(argv) != 2 or argv[1] not in COMMANDS:
-        raise SystemExit("error: unknown command %s; usage: python -m reproduce {%s} [flags]"
-                         % (" ".join(argv[1:]) or "(none)", "|".join(COMMANDS)))
-    command = argv[1]
-    if FLAGS.threads:  # oneDNN/OpenMP reads this when TensorFlow is first imported, below
+# ------------------------------------------------------------------ command handlers
+# Each takes the results folder; flags come from FLAGS. Imports are inside, so that `--help`
+# and flag errors answer without loading TensorFlow.
+def _train_teacher(results_dir):
+    if FLAGS.env:
+        from reproduce import rl_cells
+        rl_cells.run_rl_teacher(FLAGS.env, FLAGS.profile, results_dir, FLAGS.seed,
+                                FLAGS.threads, FLAGS.set, _log)
+        return
+    _require("task")
+    from reproduce import cells
+    cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir, FLAGS.threads,
+                      FLAGS.set, _log)
+
+
+def _distill(results_dir):
+    if FLAGS.env:  # policy distillation (Tables 6-7)
+        _require("method")
+        from reproduce import rl_distill
+        rl_distill.run_rl_distill(FLAGS.method, FLAGS.env, FLAGS.profile, FLAGS.seed,
+                                  results_dir, FLAGS.threads, FLAGS.set, _log,
+                                  FLAGS.teacher_checkpoint)
+        return
+    _require("task", "method")
+    from reproduce import cells
+    cells.run_distill(FLAGS.method, FLAGS.task, FLAGS.profile, FLAGS.seed, results_dir,
+                      FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log, FLAGS.teacher_checkpoint)
+
+
+def _run_all(results_dir):
+    from reproduce import grid, registry
+    grid.run_all(FLAGS.profile, FLAGS.only or list(registry.REGISTRY), FLAGS.jobs, results_dir,
+                 FLAGS.data_dir, _seeds(), FLAGS.threads, _log, FLAGS.retrain_teachers,
+                 backend=FLAGS.backend, ray_address=FLAGS.ray_address,
+                 gpus_per_cell=FLAGS.gpus_per_cell, cell_patterns=FLAGS.cells)
+
+
+def _fig2_teacher(results_dir):
+    _require("k")
+    from reproduce import fig2
+    fig2.run_teacher(FLAGS.k, FLAGS.profile, results_dir, FLAGS.data_dir, FLAGS.threads,
+                     FLAGS.set, _log)
+
+
+def _fig2_distill(results_dir):
+    _require("k", "method")
+    from reproduce import fig2
+    fig2.run_distill(FLAGS.method, FLAGS.k, FLAGS.profile, FLAGS.seed, results_dir,
+                     FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log)
+
+
+def _tables(results_dir):
+    from reproduce import registry
+    for family in registry.get(FLAGS.only or list(registry.REGISTRY)):
+        family.write_outputs(results_dir, FLAGS.profile, None, _log)
+        _log("tables: %s -> %s" % (family.name, ", ".join(family.outputs)))
+
+
+def _check(results_dir):
+    from reproduce import check
+    check.run_check(results_dir, FLAGS.require, _log)
+
+
+def _report(results_dir):
+    from reproduce import report
+    report.write_report(results_dir, _log)
+
+
+def _bench(results_dir):  # pylint: disable=unused-argument
+    if FLAGS.bench_grid_cells or FLAGS.bench_ray_actors:
+        from reproduce import bench_grid
+        if FLAGS.bench_grid_cells:
+            bench_grid.main(FLAGS.bench_grid_cells, FLAGS.jobs, _log)
+        if FLAGS.bench_ray_actors:
+            bench_grid.actors_main(FLAGS.bench_ray_actors, _log)
+        return
+    from reproduce import bench
+    bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2, FLAGS.torch_python,
+               _log)
+    if FLAGS.bench_rl:
+        from reproduce import bench_rl
+        bench_rl.main(FLAGS.bench_rl, _log)
+    if FLAGS.bench_envs:
+        from reproduce import bench_envs
+        bench_envs.main(FLAGS.bench_envs, _log)
+
+
+def _env_info(results_dir):  # pylint: disable=unused-argument
+    _require("env")
+    from reproduce import env_info
+    env_info.main(FLAGS.env, FLAGS.seed, FLAGS.steps)
+
+
+HANDLERS = {"train_teacher": _train_teacher, "distill": _distill, "run_all": _run_all,
+            "fig2_teacher": _fig2_teacher, "fig2_distill": _fig2_distill, "tables": _tables,
+            "check": _check, "report": _report, "bench": _bench, "env_info": _env_info}
+NO_PROFILE = ("check", "report", "bench", "env_info")      # commands that take no profile
+CREATES_RESULTS = ("train_teacher", "distill", "run_all")  # may make --results_dir
+
+
+def _set_omp_threads(command):
+    """OMP_NUM_THREADS before TensorFlow loads (oneDNN/OpenMP read it then)."""
+    if FLAGS.threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(FLAGS.threads))
     if command == "train_teacher" and FLAGS.env:
-        from reproduce import rl_configs  # TF-free; must run before TensorFlow loads
+        from reproduce import rl_configs  # TF-free
         threads = rl_configs.learner_omp_threads(FLAGS.env, FLAGS.profile or "quick", FLAGS.set,
                                                  FLAGS.threads or os.cpu_count() or 1)
         if threads:
             os.environ["OMP_NUM_THREADS"] = str(threads)
-    # Imported here so that `--help` and flag errors answer without loading TensorFlow.
-    from building_blocks.checkpoint import CheckpointError
-    from building_blocks.config import ConfigError
-    from building_blocks.data import DataError
-    from reproduce import cells, check, diverged, grid, report, tables
-    results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
-    if FLAGS.profile is None and command not in ("check", "report", "bench", "env_info"):
+
+
+def _default_profile(command):
+    if FLAGS.profile is None and command not in NO_PROFILE:
         from building_blocks.tf_compat import gpu_visible
         FLAGS.profile = "paper" if gpu_visible() else "quick"
         _log("profile: %s (default: %s)" % (FLAGS.profile, "TensorFlow sees a GPU"
                                             if FLAGS.profile == "paper" else "no GPU visible"))
         os.environ["GAS_PROFILE_CHOICE"] = "default (%s)" % FLAGS.profile
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] not in COMMANDS:
+        raise SystemExit("error: unknown command %s; usage: python -m reproduce {%s} [flags]"
+                         % (" ".join(argv[1:]) or "(none)", "|".join(COMMANDS)))
+    command = argv[1]
+    _set_omp_threads(command)
+    from building_blocks.checkpoint import CheckpointError
+    from building_blocks.config import ConfigError
+    from building_blocks.data import DataError
+    from reproduce import cells, check, diverged, grid, tables
+    results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
+    _default_profile(command)
     try:
         if command not in ("bench", "env_info"):
-            _check_writable(results_dir, create=command in ("train_teacher", "distill", "run_all"))
-        if command == "train_teacher" and FLAGS.env:
-            from reproduce import rl_cells
-            rl_cells.run_rl_teacher(FLAGS.env, FLAGS.profile, results_dir, FLAGS.seed,
-                                    FLAGS.threads, FLAGS.set, _log)
-        elif command == "train_teacher":
-            _require("task")
-            cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
-                              FLAGS.threads, FLAGS.set, _log)
-        elif command == "distill" and FLAGS.env:  # policy distillation (Tables 6-7)
-            _require("method")
-            from reproduce import rl_distill
-            rl_distill.run_rl_distill(FLAGS.method, FLAGS.env, FLAGS.profile, FLAGS.seed,
-                                      results_dir, FLAGS.threads, FLAGS.set, _log,
-                                      FLAGS.teacher_checkpoint)
-        elif command == "distill":
-            _require("task", "method")
-            cells.run_distill(FLAGS.method, FLAGS.task, FLAGS.profile, FLAGS.seed, results_dir,
-                              FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log,
-                              FLAGS.teacher_checkpoint)
-        elif command == "run_all":
-            from reproduce import registry
-            only = FLAGS.only or list(registry.REGISTRY)
-            grid.run_all(FLAGS.profile, only, FLAGS.jobs, results_dir, FLAGS.data_dir,
-                         _seeds(), FLAGS.threads, _log, FLAGS.retrain_teachers,
-                         backend=FLAGS.backend,
-                         ray_address=FLAGS.ray_address, gpus_per_cell=FLAGS.gpus_per_cell,
-                         cell_patterns=FLAGS.cells)
-        elif command == "fig2_teacher":
-            _require("k")
-            from reproduce import fig2
-            fig2.run_teacher(FLAGS.k, FLAGS.profile, results_dir, FLAGS.data_dir, FLAGS.threads,
-                             FLAGS.set, _log)
-        elif command == "fig2_distill":
-            _require("k", "method")
-            from reproduce import fig2
-            fig2.run_distill(FLAGS.method, FLAGS.k, FLAGS.profile, FLAGS.seed, results_dir,
-                             FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log)
-        elif command == "tables":
-            from reproduce import registry
-            for family in registry.get(FLAGS.only or list(registry.REGISTRY)):
-                family.write_outputs(results_dir, FLAGS.profile, None, _log)
-                _log("tables: %s -> %s" % (family.name, ", ".join(family.outputs)))
-        elif command == "check":
-            check.run_check(results_dir, FLAGS.require, _log)
-        elif command == "report":
-            report.write_report(results_dir, _log)
-        elif command == "bench" and (FLAGS.bench_grid_cells or FLAGS.bench_ray_actors):
-            from reproduce import bench_grid
-            if FLAGS.bench_grid_cells:
-                bench_grid.main(FLAGS.bench_grid_cells, FLAGS.jobs, _log)
-            if FLAGS.bench_ray_actors:
-                bench_grid.actors_main(FLAGS.bench_ray_actors, _log)
-        elif command == "bench":
-            from reproduce import bench
-            bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
-                       FLAGS.torch_python, _log)
-            if FLAGS.bench_rl:
-                from reproduce import bench_rl
-                bench_rl.main(FLAGS.bench_rl, _log)
-            if FLAGS.bench_envs:
-                from reproduce import bench_envs
-                bench_envs.main(FLAGS.bench_envs, _log)
-        elif command == "env_info":
-            _require("env")
-            from reproduce import env_info
-            env_info.main(FLAGS.env, FLAGS.seed, FLAGS.steps)
+            _check_writable(results_dir, create=command in CREATES_RESULTS)
+        HANDLERS[command](results_dir)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
             check.CheckError, tables.ResultsError) as e:
         print("error: %s" % e, file=sys.stderr)

@@ -16,7 +16,7 @@ import threading
 import time
 
 from building_blocks.io_utils import atomic_write_json, remove_stale_temp_files
-from building_blocks.runner import format_duration
+from building_blocks.progress import format_duration
 from reproduce import cells, diverged, families, provenance, registry
 
 
@@ -211,6 +211,55 @@ def with_earlier_invocations(record_path, run_info):
     return dict(run_info, earlier_invocations=earlier) if earlier else dict(run_info)
 
 
+def _plan(requested, profile, seeds, results_dir, data_dir, retrain_teachers, cell_patterns,
+          log):
+    """(teachers, students, todo) of the requested families after --cells and
+    --retrain_teachers; each family's preflight first (fail fast on bad data)."""
+    for family in requested:
+        family.preflight(data_dir)
+    teachers, students = collect_cells(requested, profile, seeds, results_dir, data_dir)
+    teachers, students = select_cells(teachers, students, cell_patterns)
+    if retrain_teachers:
+        forget_teachers(teachers, log)
+    return teachers, students, [c for c in teachers + students if needs_run(c)]
+
+
+def _execute(backend, teachers, students, flags, jobs, threads, ray_address, gpus_per_cell,
+             log):
+    """Runs the cells on the local pool or Ray; returns the names of the failed ones."""
+    if backend == "ray":
+        from reproduce import ray_backend  # pylint: disable=g-import-not-at-top
+        with ray_backend.RayExecutor(ray_address, threads, gpus_per_cell,
+                                     local_cpus=jobs * threads, log=log) as executor:
+            return execute_cells(teachers, students, flags, executor.max_in_flight(), log,
+                                 executor)
+    return execute_cells(teachers, students, flags, jobs, log)
+
+
+def _write_run_records(results_dir, profile, requested, run_info):
+    """run_all.json, and the same record per family set (with a summary of the invocations
+    before it: a resumed or extended run), so one family's run does not hide another's."""
+    profile_dir = cells.profile_dir(results_dir, profile)
+    atomic_write_json(os.path.join(profile_dir, "run_all.json"), run_info)
+    family_record = os.path.join(profile_dir, "run_all_%s.json"
+                                 % "+".join(f.name for f in requested))
+    atomic_write_json(family_record, with_earlier_invocations(family_record, run_info))
+
+
+def _write_outputs(requested, results_dir, profile, run_info, log):
+    """Every family's tables and figures, the archival check and the report."""
+    for family in requested:
+        family.write_outputs(results_dir, profile, run_info, log)
+        log("run_all: %s -> %s" % (family.name, ", ".join(
+            os.path.join(results_dir, o) for o in family.outputs)))
+    from reproduce import check, report  # pylint: disable=g-import-not-at-top
+    try:
+        check.run_check(results_dir, log=log)
+    except check.CheckError as e:  # e.g. only fig2 (no paper numbers) in a fresh folder
+        log("run_all: archival check skipped: %s" % e)
+    report.write_report(results_dir, log)
+
+
 def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads=0, log=print,
             retrain_teachers=False, backend="local", ray_address=None, gpus_per_cell=0,
             cell_patterns=None):
@@ -232,16 +281,9 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     jobs = max(1, jobs)
     threads = threads or max(1, (os.cpu_count() or 1) // jobs)
     results_dir = os.path.abspath(results_dir)
-    for family in requested:  # fail fast, before hours of work, on bad data
-        family.preflight(data_dir)
-    flags = {"profile": profile, "results_dir": results_dir, "data_dir": data_dir,
-             "threads": threads}
-    teachers, students = collect_cells(requested, profile, seeds, results_dir, data_dir)
-    teachers, students = select_cells(teachers, students, cell_patterns)
-    if retrain_teachers:
-        forget_teachers(teachers, log)
+    teachers, students, todo = _plan(requested, profile, seeds, results_dir, data_dir,
+                                     retrain_teachers, cell_patterns, log)
     all_cells = teachers + students
-    todo = [c for c in all_cells if needs_run(c)]
     log("run_all: profile %s, families %s, seeds %s, %d cells to run (%d already finished, "
         "skipped), %d job(s) × %d thread(s); logs in %s" % (
             profile, ",".join(f.name for f in requested),
@@ -254,14 +296,10 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
         log("run_all: removed %d unfinished temporary file(s) left by an interrupted write"
             % stale)
     start = time.time()
-    if backend == "ray":
-        from reproduce import ray_backend  # pylint: disable=g-import-not-at-top
-        with ray_backend.RayExecutor(ray_address, threads, gpus_per_cell,
-                                     local_cpus=jobs * threads, log=log) as executor:
-            failed = execute_cells(teachers, students, flags, executor.max_in_flight(), log,
-                                   executor)
-    else:
-        failed = execute_cells(teachers, students, flags, jobs, log)
+    flags = {"profile": profile, "results_dir": results_dir, "data_dir": data_dir,
+             "threads": threads}
+    failed = _execute(backend, teachers, students, flags, jobs, threads, ray_address,
+                      gpus_per_cell, log)
     diverged_cells = [c.name for c in all_cells
                       if diverged.read_status(c.result_path) == diverged.STATUS]
     run_info = {
@@ -277,24 +315,13 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
         "wall_s": round(time.time() - start, 1), "finished": time.time(),
     }
     run_info.update(provenance.environment())
-    atomic_write_json(os.path.join(cells.profile_dir(results_dir, profile), "run_all.json"),
-                      run_info)
-    # The same record per family set, so one family's run does not hide another's; it keeps a
-    # summary of the invocations before it (a resumed or extended run).
-    family_record = os.path.join(cells.profile_dir(results_dir, profile), "run_all_%s.json"
-                                 % "+".join(f.name for f in requested))
-    atomic_write_json(family_record, with_earlier_invocations(family_record, run_info))
-    for family in requested:
-        family.write_outputs(results_dir, profile, run_info, log)
-        log("run_all: %s -> %s" % (family.name, ", ".join(
-            os.path.join(results_dir, o) for o in family.outputs)))
-    from reproduce import check, report  # pylint: disable=g-import-not-at-top
-    try:
-        check.run_check(results_dir, log=log)
-    except check.CheckError as e:  # e.g. only fig2 (no paper numbers) in a fresh folder
-        log("run_all: archival check skipped: %s" % e)
-    report.write_report(results_dir, log)
+    _write_run_records(results_dir, profile, requested, run_info)
+    _write_outputs(requested, results_dir, profile, run_info, log)
     log("run_all: done (wall %s)" % format_duration(run_info["wall_s"]))
+    _say_diverged_and_failed(diverged_cells, failed, log)
+
+
+def _say_diverged_and_failed(diverged_cells, failed, log):
     if diverged_cells:
         log("run_all: %d cell(s) diverged (a loss became NaN or infinite; recorded without a "
             "result, left out of the tables' means and named in their notes): %s. Their logs "

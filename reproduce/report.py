@@ -5,7 +5,7 @@ import os
 
 from building_blocks.data import REPO_ROOT
 from building_blocks.io_utils import atomic_write_text
-from building_blocks.runner import format_duration
+from building_blocks.progress import format_duration
 from reproduce import check, diverged, tables
 
 DEVIATIONS = os.path.join(REPO_ROOT, "DEVIATIONS.md")

@@ -15,7 +15,7 @@ import time
 
 from building_blocks.config import apply_overrides, describe
 from building_blocks.io_utils import atomic_write_json
-from building_blocks.runner import format_duration
+from building_blocks.progress import format_duration
 from reproduce import cells, provenance, rl_configs
 
 # The environment factory (the RL interface contract); actor processes import it by name.
