@@ -113,6 +113,26 @@ def make_acting_model(task, role, spec, seed):
     return TFModel(task, role, spec, seed)
 
 
+def play_episodes(vec, act, episodes):
+    """(returns, lengths) of the first episode of each of the ``episodes`` envs of ``vec``
+    (reset here, closed at the end), acting with ``act(obs) -> actions``: one env per
+    episode, each counted at its first episode's end, so short episodes are not
+    over-counted. The one evaluation routine of PPO teachers and distilled students."""
+    try:
+        obs = vec.reset()
+        returns, lengths = [None] * episodes, [None] * episodes
+        while any(r is None for r in returns):
+            obs, _, _, infos = vec.step(act(obs))
+            for i, info in enumerate(infos):
+                if returns[i] is None and "episode" in info:
+                    returns[i] = float(info["episode"]["r"])
+                    lengths[i] = int(info["episode"]["l"])
+    finally:
+        if hasattr(vec, "close"):
+            vec.close()
+    return returns, lengths
+
+
 def evaluate(env_module, task, model, episodes, seed, deterministic=True, max_frames=0):
     """Returns of ``episodes`` full episodes, one per env of a fresh vec env seeded ``seed``
     (``max_frames`` > 0: Atari games end after that many emulator frames)."""
@@ -120,16 +140,4 @@ def evaluate(env_module, task, model, episodes, seed, deterministic=True, max_fr
     envs = importlib.import_module(env_module)
     vec = envs.make_vec_env(task, episodes, seed, **({"max_frames": max_frames} if max_frames
                                                      else {}))
-    try:
-        obs = vec.reset()
-        returns = [None] * episodes
-        while any(r is None for r in returns):
-            actions, _, _ = model.act(obs, deterministic)
-            obs, _, dones, infos = vec.step(actions)
-            for i, (done, info) in enumerate(zip(dones, infos)):
-                if done and returns[i] is None:
-                    returns[i] = float(info["episode"]["r"])
-    finally:
-        if hasattr(vec, "close"):
-            vec.close()
-    return returns
+    return play_episodes(vec, lambda obs: model.act(obs, deterministic)[0], episodes)[0]

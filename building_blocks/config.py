@@ -51,6 +51,20 @@ class _DistillCell:
     # generator update just drew (detached), in one step; False: Algorithm 1's separate steps,
     # each drawing its own batch. Needs rounds of 1 student : 1 generator update.
     shared_batch: bool = False
+    generator_lr: float = 0.0
+    n_generators: int = 1                   # GAS: 8 concurrent generators (B.1.1)
+    student_steps_per_round: int = 1        # Algorithm 1: N_s
+    generator_steps_per_round: int = 0      # Algorithm 1: N_g (0: no generator, KD methods)
+    reinit_every: int = 0                   # student updates between generator re-inits; 0 never
+    gamma: float = 0.0                      # Eq. 4 weight of −L_distill; 0 = DAFL's L_G
+    activation_weight: float = 0.1          # DAFL: --a 0.1 (λ_act, Eq. 3)
+    latent_dim: int = 100                   # B.1.1 / B.3: 100-d noise
+    latent_distribution: str = "uniform"    # GAS B.1.1 / B.3: U(−1,1); DAFL's code: normal
+    generator_batch_norm: bool = True
+    weight_decay: float = 0.0               # student L2 coefficient (CIFAR-10: DAFL's 5e-4)
+    lr_decay_every: int = 0                 # student lr × lr_decay_factor every N updates; 0 off
+    lr_decay_factor: float = 0.1            # B.1.2: divided by 10 every 96,000 steps
+    log_every_s: float = 30.0
 
     def _validate_schedule(self):
         if self.student_steps <= 0 or self.batch_size <= 0:
@@ -72,30 +86,16 @@ class _DistillCell:
 @dataclasses.dataclass(frozen=True)
 class DistillConfig(_DistillCell):
     """One distillation cell: method, schedule and losses. Units: steps are optimizer updates."""
-    generator_lr: float = 0.0
-    n_generators: int = 1                   # GAS: 8 concurrent generators (B.1.1)
-    student_steps_per_round: int = 1        # Algorithm 1: N_s
-    generator_steps_per_round: int = 0      # Algorithm 1: N_g (0: no generator, KD methods)
-    reinit_every: int = 0                   # student updates between generator re-inits; 0 never
-    gamma: float = 0.0                      # Eq. 4 weight of −L_distill; 0 = DAFL's L_G
     one_hot_weight: float = 1.0             # DAFL: --oh 1
     information_entropy_weight: float = 5.0  # DAFL: --ie 5
-    activation_weight: float = 0.1          # DAFL: --a 0.1 (λ_act, Eq. 3)
     entropy_log_base: float = 10.0          # DAFL's code uses log10 in L_ie
-    latent_dim: int = 100
-    latent_distribution: str = "uniform"    # GAS B.1.1: U(−1,1); DAFL's code: normal
-    generator_batch_norm: bool = True
     # Affine map a·g(z) + b on the generator's output (identity by default). Without batch
     # norm (Table 2) the DCGAN ends in tanh ∈ [−1, 1]; the input-modes study maps that to the
     # pixel range [0, 1], normalised like the real images: a = 0.5/std, b = (0.5 − mean)/std.
     generator_output_scale: float = 1.0
     generator_output_shift: float = 0.0
     eval_every: int = 500                   # student updates between test-set evaluations
-    weight_decay: float = 0.0               # student L2 coefficient (CIFAR-10: DAFL's 5e-4)
-    lr_decay_every: int = 0                 # student lr × lr_decay_factor every N updates; 0 off
-    lr_decay_factor: float = 0.1            # B.1.2: divided by 10 every 96,000 steps
     test_examples: int = 0                  # 0 = the whole test set (a prefix otherwise)
-    log_every_s: float = 30.0
 
     def validate(self):
         self._validate_schedule()
@@ -152,29 +152,17 @@ def describe(config):
 @dataclasses.dataclass(frozen=True)
 class PolicyDistillConfig(_DistillCell):
     """One policy-distillation cell (Tables 6-7). The schedule fields mean what they mean in
-    DistillConfig (Algorithm 1's loop is shared); the rest is policy-specific."""
-    weight_decay: float = 0.0               # shared skeleton (CIFAR-10 only); off for policies
-    lr_decay_every: int = 0                 # shared skeleton (CIFAR-10 only); 0 = constant lr
-    lr_decay_factor: float = 0.1
-    generator_lr: float = 0.0
-    n_generators: int = 1
-    student_steps_per_round: int = 1        # Algorithm 1: N_s
-    generator_steps_per_round: int = 0      # Algorithm 1: N_g (0: no generator, Student KD)
-    reinit_every: int = 0                   # student updates between generator re-inits; 0 never
-    gamma: float = 0.0                      # Eq. 4 weight of −L_distill; 0 = DAFL's L_G
+    DistillConfig (Algorithm 1's loop is shared; weight decay and lr decay stay off for
+    policies); the rest is policy-specific."""
     entropy_weight: float = 1.0             # Eq. 2 α on E[H(π_t(x))]
     mean_entropy_weight: float = 5.0        # Eq. 2 β on H(E[π_t(x)]) (Eq. 5 bound if Gaussian)
-    activation_weight: float = 0.1          # Eq. 3 λ_act
-    latent_dim: int = 100                   # B.3: 100-d U(−1, 1) noise
-    latent_distribution: str = "uniform"
     generator_hidden: int = 256             # MLP generator's hidden layer (vector tasks)
     # READING of B.3's "single-layer MLP" output (vector tasks, DEVIATIONS.md): 'normalizer' =
     # a plain MLP (no batch norm) whose output, a raw observation, goes through the teacher's
     # observation normaliser (the closest to B.3's text); 'batch_norm' = batch norm on the
     # hidden layer and a non-affine one on the output, then a clip at ±obs_clip (the earlier
     # default, which forces each generator's batch to mean 0 / variance 1 per coordinate).
-    generator_output: str = "normalizer"
-    generator_batch_norm: bool = True       # 'batch_norm' reading and Atari's DCGAN
+    generator_output: str = "normalizer"    # (generator_batch_norm: that reading and Atari)
     obs_clip: float = 5.0                   # vector generators' output clip = normaliser's
     rollout_transitions: int = 0            # Student KD: teacher transitions collected
     rollout_envs: int = 8                   # parallel envs for rollouts
@@ -183,7 +171,6 @@ class PolicyDistillConfig(_DistillCell):
     eval_max_frames: int = 0                # Atari: emulator frames per evaluation game (0: gym's
                                             # 400,000; smoke caps it, see rl_distill_configs)
     eval_every: int = 0                     # student updates between evaluations; 0: end only
-    log_every_s: float = 30.0
 
     def validate(self):
         self._validate_schedule()

@@ -17,11 +17,14 @@ from building_blocks.seeds import scoped_seed
 from building_blocks.tf_compat import tf
 
 
-def make_optimizer(kind, learning_rate, name):
+def make_optimizer(kind, learning_rate, name=None):
+    """The one optimiser factory of teachers and distillers: Adam (B.1.1) or SGD with momentum
+    0.9 (CIFAR-10, B.1.2). ``name`` None keeps TensorFlow's default ('Adam' / 'Momentum')."""
+    names = {"name": name} if name else {}
     if kind == "adam":
-        return tf.train.AdamOptimizer(learning_rate, name=name)
+        return tf.train.AdamOptimizer(learning_rate, **names)
     if kind == "momentum":
-        return tf.train.MomentumOptimizer(learning_rate, 0.9, name=name)
+        return tf.train.MomentumOptimizer(learning_rate, 0.9, **names)
     raise ValueError("unknown optimizer %r (expected 'adam' or 'momentum')" % kind)
 
 

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from building_blocks import action_distributions, checkpoint, envs, policies
+from building_blocks import acting, action_distributions, checkpoint, envs, policies
 from building_blocks.io_utils import atomic_write_bytes
 from building_blocks.progress import Progress, Scalars
 from building_blocks.runner import PartialRun, start_loop_state, train_rounds
@@ -47,20 +47,11 @@ def collect_rollouts(sess, actor, task, transitions, num_envs, seed):
 
 
 def evaluate(sess, actor, task, episodes, seed, max_frames=0):
-    """Returns and lengths of ``episodes`` full episodes in the real env: one env per episode,
-    each counted at its first episode's end (no bias towards short episodes). ``max_frames``
-    > 0: Atari games end after that many emulator frames."""
+    """Returns and lengths of ``episodes`` full episodes in the real env (acting.play_episodes).
+    ``max_frames`` > 0: Atari games end after that many emulator frames."""
     vec = envs.make_vec_env(task, episodes, seed,
                             **({"max_frames": max_frames} if max_frames else {}))
-    obs = vec.reset()
-    returns, lengths = [None] * episodes, [None] * episodes
-    while any(r is None for r in returns):
-        obs, _, _, infos = vec.step(actor.act(sess, obs))
-        for i, info in enumerate(infos):
-            if returns[i] is None and "episode" in info:
-                returns[i], lengths[i] = float(info["episode"]["r"]), int(info["episode"]["l"])
-    vec.close()
-    return returns, lengths
+    return acting.play_episodes(vec, lambda obs: actor.act(sess, obs), episodes)
 
 
 def rollout_pipeline(holder, batch_size, seed, dtype, shape):

@@ -13,7 +13,7 @@ from building_blocks import checkpoint
 from building_blocks import data as data_lib
 from building_blocks import nets
 from building_blocks import resnet
-from building_blocks.distiller import real_data_pipeline, weight_decay_penalty
+from building_blocks.distiller import make_optimizer, real_data_pipeline, weight_decay_penalty
 from building_blocks.divergence import STUDENT_TERM, check_finite
 from building_blocks.io_utils import atomic_write_json
 from building_blocks.progress import Progress, Scalars
@@ -78,12 +78,7 @@ def _teacher_optimizer(config, steps_per_epoch):
                   for i in range(len(epochs) + 1)]
         learning_rate = tf.train.piecewise_constant(
             step, [tf.constant(e * steps_per_epoch, tf.int64) for e in epochs], values)
-    if config.optimizer == "adam":
-        return tf.train.AdamOptimizer(learning_rate), step
-    if config.optimizer == "momentum":
-        return tf.train.MomentumOptimizer(learning_rate, 0.9), step
-    raise ValueError("unknown teacher optimizer %r (expected 'adam' or 'momentum')"
-                     % config.optimizer)
+    return make_optimizer(config.optimizer, learning_rate), step
 
 
 def train_teacher(config, dataset, out_path, threads=0, log=print, summary_dir=None):
