@@ -12,7 +12,7 @@ The loop that runs these ops lives in ``building_blocks.runner``.
 import numpy as np
 
 from building_blocks import action_distributions
-from building_blocks.resnet import take_update_ops
+from building_blocks.network import take_update_ops
 from building_blocks.seeds import scoped_seed
 from building_blocks.tf_compat import tf
 

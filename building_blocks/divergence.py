@@ -3,7 +3,7 @@
 Once the student's KL or a generator loss term is NaN or ±inf, every later update is NaN
 too, and the cell's final test accuracy or return is meaningless (issue 15: a
 ``--set student_lr=nan`` cell used to finish "ok" with 9.80% averaged into Table 1).
-``runner.train_rounds`` checks the scalars it already fetches (Python floats: no graph op,
+``loop.train_rounds`` checks the scalars it already fetches (Python floats: no graph op,
 no extra ``session.run``) and raises ``Diverged``; the cell runners catch it and record the
 cell as diverged.
 """

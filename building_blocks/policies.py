@@ -18,7 +18,7 @@ import collections
 
 import numpy as np
 
-from building_blocks import nets
+from building_blocks.network import Network
 from building_blocks.config import ConfigError
 from building_blocks.seeds import variable_seed
 from building_blocks.tf_compat import tf
@@ -91,7 +91,7 @@ def _dense(in_dim, out_dim, name, gain, trainable):
     return w, b
 
 
-class MLPPolicy(nets.Network):
+class MLPPolicy(Network):
     """MLP policy and value (Table 5: MLP[64, 64], MLP[512]), tanh hidden units.
 
     Variables: pi/fc{i}, pi/logits or pi/mean (+ log_std [D], initialised to
@@ -150,7 +150,7 @@ class MLPPolicy(nets.Network):
             return PolicyOutput(None, out, log_std, value, features)
 
 
-class ImpalaPolicy(nets.Network):
+class ImpalaPolicy(Network):
     """Espeholt et al. (2018)'s deep residual CNN: three stages of conv3×3 → maxpool3×3/2 →
     two residual blocks (ReLU → conv → ReLU → conv, + skip), channels (16, 32, 32) × width,
     then ReLU → fc 256 → ReLU → logits and value heads (shared torso). uint8 frames are

@@ -8,11 +8,11 @@ policy hooks. What differs from images, all of it here:
   teacher's normalised input space;
 - L_G: Eq. 2's entropy terms in nats (``policy_generator_loss``), Eq. 5's bound for
   Gaussians, instead of DAFL's one-hot stand-in.
-The student/generator rounds, reinit and loop are the image ones (``runner.train_rounds``).
+The student/generator rounds, reinit and loop are the image ones (``loop.train_rounds``).
 The methods own their policy variants (dafl_baseline/policy.py, gas/policy.py); this base
 holds what they share and Student KD, and never imports them.
 """
-from building_blocks import nets
+from building_blocks import generators
 from building_blocks.distiller import StudentKD
 
 
@@ -21,11 +21,11 @@ def make_observation_generator(name, obs_shape, config, normalizer=None):
     the teacher's observation normaliser, which the 'normalizer' reading of
     ``config.generator_output`` puts on the MLP's raw output."""
     if len(obs_shape) == 1:
-        return nets.MLPGenerator(
+        return generators.MLPGenerator(
             name, config.latent_dim, obs_shape[0], config.generator_hidden,
             config.generator_batch_norm, config.obs_clip,
             output_normalizer=normalizer if config.generator_output == "normalizer" else None)
-    return nets.DCGANGenerator(name, config.latent_dim, channels=obs_shape[-1],
+    return generators.DCGANGenerator(name, config.latent_dim, channels=obs_shape[-1],
                                image_size=obs_shape[0], batch_norm=config.generator_batch_norm,
                                output="sigmoid")
 

@@ -1,5 +1,5 @@
 """The runner of one policy-distillation cell: graph, session, teacher loading, the teacher's
-rollouts (Student KD), Algorithm 1's loop (``runner.train_rounds``, shared with images) and
+rollouts (Student KD), Algorithm 1's loop (``loop.train_rounds``, shared with images) and
 the student's evaluation in the real environment."""
 import collections
 import io
@@ -11,7 +11,7 @@ import numpy as np
 from building_blocks import acting, action_distributions, checkpoint, envs, policies
 from building_blocks.io_utils import atomic_write_bytes
 from building_blocks.progress import Progress, Scalars
-from building_blocks.runner import PartialRun, start_loop_state, train_rounds
+from building_blocks.loop import PartialRun, start_loop_state, train_rounds
 from building_blocks.tf_compat import make_session, tf
 
 

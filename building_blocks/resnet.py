@@ -13,7 +13,7 @@ runs them with its train op (``take_update_ops``). The teacher is always called 
 ``training=False`` during distillation, so its statistics never change.
 """
 from building_blocks import layers
-from building_blocks.nets import ClassifierOutput, Network
+from building_blocks.network import ClassifierOutput, Network
 from building_blocks.tf_compat import tf
 
 BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
@@ -84,10 +84,3 @@ class ResNet(Network):
         """Returns the batch-norm update ops collected since the last call, and forgets them."""
         ops, self.update_ops[:] = list(self.update_ops), []
         return ops
-
-
-def take_update_ops(network):
-    """Batch-norm update ops of a network's ``training=True`` calls so far ([] for networks
-    without moving statistics, e.g. LeNet-5)."""
-    take = getattr(network, "take_update_ops", None)
-    return take() if take is not None else []

@@ -1,6 +1,6 @@
 """DAFL (Chen et al. 2019): one generator trained with L_G (Eqs. 2–3), the student trained
 with KD on its samples."""
-from building_blocks import action_distributions, nets
+from building_blocks import action_distributions, generators
 from building_blocks.distiller import Distiller, make_optimizer
 from building_blocks.generators import GeneratorBank
 from building_blocks.tf_compat import tf
@@ -36,7 +36,7 @@ class DAFLDistiller(Distiller):
     def _make_generator(self, name):
         """Hook: one generator network of the bank. Images: DAFL's DCGAN."""
         cfg = self.config
-        return nets.DCGANGenerator(name, latent_dim=cfg.latent_dim,
+        return generators.DCGANGenerator(name, latent_dim=cfg.latent_dim,
                                    channels=self.input_shape[-1], image_size=self.input_shape[0],
                                    batch_norm=cfg.generator_batch_norm,
                                    output_scale=cfg.generator_output_scale,

@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import time
 
-from building_blocks import nets  # noqa: F401  (keeps import order: tf_compat first)
+from building_blocks import network  # noqa: F401  (keeps import order: tf_compat first)
 from building_blocks.config import ConfigError, DistillConfig
 from building_blocks.runner import INPUT_SHAPE, make_classifier
 from building_blocks.tf_compat import build_info, make_session, tf

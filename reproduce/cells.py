@@ -20,7 +20,7 @@ import numpy as np
 from building_blocks import checkpoint
 from building_blocks import data as data_lib
 from building_blocks import image_tasks
-from building_blocks import runner
+from building_blocks import loop, progress, runner
 from building_blocks.config import apply_overrides, describe, to_dict
 from building_blocks.divergence import Diverged
 from building_blocks.io_utils import atomic_write_bytes, atomic_write_json
@@ -149,7 +149,7 @@ def run_teacher(task, profile, results_dir, data_dir=None, threads=0, overrides=
     record.update(_data_provenance(task))
     atomic_write_json(result_path(results_dir, profile, cell), record)
     log("teacher %s: best test accuracy %.2f%% (%s)" % (task, result["test_accuracy"],
-                                                        runner.format_duration(result["wall_s"])))
+                                                        progress.format_duration(result["wall_s"])))
     return record
 
 
@@ -182,8 +182,8 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
     record.update(_data_provenance(task))
     write_samples(results_dir, profile, cell, samples, record)
     atomic_write_json(result_path(results_dir, profile, cell), record)
-    runner.clear_partial(partial_dir(results_dir, profile, cell))
+    loop.clear_partial(partial_dir(results_dir, profile, cell))
     log("%s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (
         cell_name(cell), result["test_accuracy"], result["teacher_test_accuracy"],
-        runner.format_duration(result["wall_s"])))
+        progress.format_duration(result["wall_s"])))
     return record

@@ -32,8 +32,8 @@ def finish(record, error, path, partial_dir):
     the cell's mid-cell checkpoint (resuming from it would replay the same divergence), and
     returns the ``CellDiverged`` for the caller to raise."""
     # Imported here: the tables, the archival check and the report use this module without
-    # TensorFlow, which building_blocks.runner loads.
-    from building_blocks.runner import clear_partial  # pylint: disable=g-import-not-at-top
+    # TensorFlow, which building_blocks.loop loads.
+    from building_blocks.loop import clear_partial  # pylint: disable=g-import-not-at-top
     record.update(error.fields())
     atomic_write_json(path, record)
     clear_partial(partial_dir)

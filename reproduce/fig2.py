@@ -18,7 +18,7 @@ import time
 from building_blocks import checkpoint
 from building_blocks import data as data_lib
 from building_blocks import image_tasks
-from building_blocks import input_modes, kmnist, runner
+from building_blocks import input_modes, kmnist, loop, progress, runner
 from building_blocks.config import (ConfigError, DistillConfig, TeacherConfig, apply_overrides,
                                     describe)
 from building_blocks.divergence import Diverged
@@ -185,10 +185,10 @@ def run_distill(method, k, profile, seed, results_dir, data_dir=None, threads=0,
     record.update(family=NAME, k=k, overrides=list(overrides))
     cells.write_samples(results_dir, profile, cell, samples, record)
     atomic_write_json(cells.result_path(results_dir, profile, cell), record)
-    runner.clear_partial(cells.partial_dir(results_dir, profile, cell))
+    loop.clear_partial(cells.partial_dir(results_dir, profile, cell))
     log("fig2 %s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (
         cells.cell_name(cell), result["test_accuracy"], result["teacher_test_accuracy"],
-        runner.format_duration(result["wall_s"])))
+        progress.format_duration(result["wall_s"])))
     return record
 
 

@@ -15,7 +15,7 @@ from building_blocks.config import apply_overrides, describe
 from building_blocks.divergence import Diverged
 from building_blocks.io_utils import atomic_write_json
 from building_blocks.progress import format_duration
-from building_blocks.runner import clear_partial
+from building_blocks.loop import clear_partial
 from reproduce import cells, diverged, methods, rl_cells, rl_distill_configs
 
 RL_KIND = "rl_distill"

@@ -1,5 +1,5 @@
 """The algorithm itself, checked against the paper rather than against the code: Eq. 4's
-sign and gradient path (GAS), Algorithm 1's schedule (``runner.train_rounds``), and DAFL as
+sign and gradient path (GAS), Algorithm 1's schedule (``loop.train_rounds``), and DAFL as
 released (one joint update on one shared generated batch).
 
 Variants are compared across graphs: with the same config and graph seed, two graphs have
@@ -10,7 +10,7 @@ one ``sess.run`` per graph.
 import numpy as np
 import pytest
 
-from building_blocks.runner import new_loop_state, train_rounds
+from building_blocks.loop import new_loop_state, train_rounds
 from building_blocks.tf_compat import tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller

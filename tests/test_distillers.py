@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from building_blocks import nets
+from building_blocks import generators
 from building_blocks.config import DistillConfig
 from building_blocks.generators import GeneratorBank
 from building_blocks.runner import INPUT_SHAPE, make_classifier
@@ -140,7 +140,7 @@ def test_reinit_redraws_generator_weights_and_resets_adam(graph, session_of):
 
 
 def test_generator_bank_slices_one_latent_batch(graph, session_of):
-    bank = GeneratorBank(8, nets.DCGANGenerator)
+    bank = GeneratorBank(8, generators.DCGANGenerator)
     samples = bank.sample(512)
     assert len(samples) == 8
     assert [s.shape.as_list() for s in samples] == [[64, 32, 32, 1]] * 8
@@ -158,7 +158,7 @@ def test_generator_bank_slices_one_latent_batch(graph, session_of):
 
 
 def test_generator_without_batch_norm_has_no_bn_variables(graph):
-    generator = nets.DCGANGenerator("g", batch_norm=False)
+    generator = generators.DCGANGenerator("g", batch_norm=False)
     assert not [v for v in generator.variables if "bn" in v.op.name]
     assert generator(tf.zeros([2, 100])).shape.as_list() == [2, 32, 32, 1]
 

@@ -7,7 +7,7 @@ import collections
 import numpy as np
 import pytest
 
-from building_blocks import action_distributions, layers, nets
+from building_blocks import action_distributions, generators, layers, network
 from building_blocks.config import PolicyDistillConfig
 from building_blocks.policy_distiller import make_observation_generator
 from dafl_baseline.policy import PolicyDAFL
@@ -21,7 +21,7 @@ FakePolicyOutput = collections.namedtuple(
     "FakePolicyOutput", ["logits", "mean", "log_std", "value", "features"])
 
 
-class FakePolicy(nets.Network):
+class FakePolicy(network.Network):
     """Test stand-in: flatten → fc(16) → tanh → heads; state-independent log-std."""
 
     def __init__(self, name, obs_shape, action_kind, action_dim, trainable=True):
@@ -136,7 +136,7 @@ def test_reinit_redraws_generator_weights(graph, session_of):
 @pytest.mark.parametrize("obs_shape", [(376,), (2,), (84, 84, 4), (48, 48, 2)])
 def test_generators_produce_the_teachers_observation_shape(graph, session_of, obs_shape):
     generator = make_observation_generator("generator", obs_shape, config())
-    samples = generator(nets.sample_latent(4, 100))
+    samples = generator(generators.sample_latent(4, 100))
     sess = session_of(graph)
     sess.run(tf.global_variables_initializer())
     out = sess.run(samples)
@@ -155,7 +155,7 @@ def test_normalizer_reading_puts_the_plain_mlps_raw_output_through_the_teachers_
     teacher, _, distiller = build(PolicyDAFL, config("dafl", batch_size=64), (6,), "continuous")
     generator = distiller.bank.generators[0]
     assert not any("bn" in v.op.name for v in generator.variables)
-    z = nets.sample_latent(64, 100, "uniform")
+    z = generators.sample_latent(64, 100, "uniform")
     normalised = generator(z)
     raw = generator.out(tf.nn.leaky_relu(generator.fc1(z), 0.2))
     sess = session_of(graph)

@@ -5,6 +5,7 @@ import pytest
 
 from building_blocks import layers, resnet
 from building_blocks.distiller import student_learning_rate
+from building_blocks.network import take_update_ops
 from building_blocks.tf_compat import tf
 from reproduce import configs
 
@@ -58,11 +59,11 @@ def test_batch_norm_train_eval_and_update_ops(graph, session_of):
 def test_updates_collected_per_training_call(graph):
     net = resnet.ResNet("student", depth=18)
     net(tf.zeros([1, 32, 32, 3]), training=False)
-    assert resnet.take_update_ops(net) == []
+    assert take_update_ops(net) == []
     net(tf.zeros([1, 32, 32, 3]), training=True)
     bns = len([v for v in net.variables if v.op.name.endswith("moving_mean")])
-    assert len(resnet.take_update_ops(net)) == 2 * bns
-    assert resnet.take_update_ops(net) == []  # taken once
+    assert len(take_update_ops(net)) == 2 * bns
+    assert take_update_ops(net) == []  # taken once
     assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
 
 

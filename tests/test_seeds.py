@@ -7,7 +7,8 @@ import pytest
 
 from building_blocks import seeds
 from building_blocks.config import DistillConfig
-from building_blocks.runner import INPUT_SHAPE, make_classifier, new_loop_state, train_rounds
+from building_blocks.loop import new_loop_state, train_rounds
+from building_blocks.runner import INPUT_SHAPE, make_classifier
 from building_blocks.tf_compat import make_session, tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
