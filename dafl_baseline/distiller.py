@@ -1,9 +1,9 @@
 """DAFL (Chen et al. 2019): one generator trained with L_G (Eqs. 2–3), the student trained
 with KD on its samples."""
-from building_blocks import action_distributions, generators
-from building_blocks.distiller import Distiller, make_optimizer
-from building_blocks.generators import GeneratorBank
-from building_blocks.tf_compat import tf
+from building_blocks.distill import action_distributions, generators
+from building_blocks.distill.distiller import Distiller, make_optimizer
+from building_blocks.distill.generators import GeneratorBank
+from building_blocks.common.tf_compat import tf
 from dafl_baseline.objective import generator_loss
 
 

@@ -12,7 +12,7 @@ setup (w_oh = 1, w_ie = 5, λ_act = 0.1):
 import collections
 import math
 
-from building_blocks.tf_compat import tf
+from building_blocks.common.tf_compat import tf
 
 GeneratorLoss = collections.namedtuple(
     "GeneratorLoss", ["total", "one_hot", "information_entropy", "activation"])

@@ -1,7 +1,7 @@
 """DAFL on policies (Section 4, Tables 6-7): DAFL's distiller with the policy hooks of
-building_blocks/policy_distiller.py: observation generators (B.3) and L_G built from Eq. 2's
+building_blocks/distill/policy_distiller.py: observation generators (B.3) and L_G built from Eq. 2's
 entropy terms in nats (no one-hot stand-in; Eq. 5's bound for Gaussians)."""
-from building_blocks.policy_distiller import make_observation_generator
+from building_blocks.distill.policy_distiller import make_observation_generator
 from dafl_baseline.distiller import DAFLDistiller
 from dafl_baseline.objective import policy_generator_loss
 

@@ -2,7 +2,7 @@
 concurrent generators and periodic re-initialisation. Each ingredient is a config switch:
 ``gamma`` (0 turns the adaptive term off), ``n_generators``, ``reinit_every`` (0: never).
 With gamma=0, n_generators=1, reinit_every=0 this is DAFL on GAS's schedule."""
-from building_blocks.tf_compat import tf
+from building_blocks.common.tf_compat import tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.losses import adaptive_generator_loss
 

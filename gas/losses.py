@@ -1,7 +1,7 @@
 """GAS losses (Section 3 and Appendix B.4). Eq. 5's entropy bound, which DAFL on Gaussian
-policies uses too, is in building_blocks/mixture_entropy.py."""
+policies uses too, is in building_blocks/distill/mixture_entropy.py."""
 
-from building_blocks.tf_compat import tf
+from building_blocks.common.tf_compat import tf
 
 
 def adaptive_generator_loss(generator_loss, distill_loss, gamma, name="adaptive_generator_loss"):

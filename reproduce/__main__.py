@@ -120,7 +120,7 @@ def _check_writable(path, create):
     """ConfigError naming --results_dir when ``path`` cannot be written (a probe file is made
     and removed; permission bits alone do not tell, e.g. for root)."""
     import tempfile
-    from building_blocks.config import ConfigError
+    from building_blocks.common.config import ConfigError
     if not create and not os.path.isdir(path):
         return
     try:
@@ -247,7 +247,7 @@ def _set_omp_threads(command):
 
 def _default_profile(command):
     if FLAGS.profile is None and command not in NO_PROFILE:
-        from building_blocks.tf_compat import gpu_visible
+        from building_blocks.common.tf_compat import gpu_visible
         FLAGS.profile = "paper" if gpu_visible() else "quick"
         _log("profile: %s (default: %s)" % (FLAGS.profile, "TensorFlow sees a GPU"
                                             if FLAGS.profile == "paper" else "no GPU visible"))
@@ -260,9 +260,9 @@ def main(argv):
                          % (" ".join(argv[1:]) or "(none)", "|".join(COMMANDS)))
     command = argv[1]
     _set_omp_threads(command)
-    from building_blocks.checkpoint import CheckpointError
-    from building_blocks.config import ConfigError
-    from building_blocks.data import DataError
+    from building_blocks.common.checkpoint import CheckpointError
+    from building_blocks.common.config import ConfigError
+    from building_blocks.image.data import DataError
     from reproduce import cells, check, diverged, grid, tables
     results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
     _default_profile(command)

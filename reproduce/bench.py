@@ -8,10 +8,10 @@ import statistics
 import subprocess
 import time
 
-from building_blocks import network  # noqa: F401  (keeps import order: tf_compat first)
-from building_blocks.config import ConfigError, DistillConfig
-from building_blocks.runner import INPUT_SHAPE, make_classifier
-from building_blocks.tf_compat import build_info, make_session, tf
+from building_blocks.common import network  # noqa: F401  (keeps import order: tf_compat first)
+from building_blocks.common.config import ConfigError, DistillConfig
+from building_blocks.image.runner import INPUT_SHAPE, make_classifier
+from building_blocks.common.tf_compat import build_info, make_session, tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
 from reproduce import provenance

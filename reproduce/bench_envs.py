@@ -6,7 +6,7 @@ only env work is timed. The vectorised rate should be >= 70% of the single-env r
 import time
 
 
-from building_blocks.envs import ATARI_TASKS, MUJOCO_TASKS, env_spec, make_env, make_vec_env
+from building_blocks.rl.envs import ATARI_TASKS, MUJOCO_TASKS, env_spec, make_env, make_vec_env
 from reproduce.env_info import fixed_actions
 
 DEFAULT_STEPS = {"cartpole": 20000, "mountaincar": 20000, "halfcheetah": 5000,

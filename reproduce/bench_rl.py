@@ -44,8 +44,8 @@ def actor_steps_per_s(env_module, task, num_envs, num_workers, seconds=8.0, seed
                       backend_kind="process"):
     """Env steps/s of the actors (ProcessActors, or ``backend_kind`` e.g. 'ray') with a
     freshly initialised teacher policy."""
-    from building_blocks import actor_backends, actors, policies  # pylint: disable=g-import-not-at-top
-    from building_blocks.tf_compat import tf  # pylint: disable=g-import-not-at-top
+    from building_blocks.rl import actor_backends, actors, policies  # pylint: disable=g-import-not-at-top
+    from building_blocks.common.tf_compat import tf  # pylint: disable=g-import-not-at-top
     envs = importlib.import_module(env_module)
     spec = envs.env_spec(task)
     graph = tf.Graph()
@@ -75,10 +75,10 @@ def actor_steps_per_s(env_module, task, num_envs, num_workers, seconds=8.0, seed
 
 def learner_updates_per_s(env_module, task, updates=3, seed=0):
     """(updates/s, gradient steps/s) of the quick-profile learner on a synthetic buffer."""
-    from building_blocks import policies  # pylint: disable=g-import-not-at-top
-    from building_blocks.ppo_learner import PPOLearner  # pylint: disable=g-import-not-at-top
-    from building_blocks.rollout_buffer import Batch  # pylint: disable=g-import-not-at-top
-    from building_blocks.tf_compat import make_session, tf  # pylint: disable=g-import-not-at-top
+    from building_blocks.rl import policies  # pylint: disable=g-import-not-at-top
+    from building_blocks.rl.ppo_learner import PPOLearner  # pylint: disable=g-import-not-at-top
+    from building_blocks.rl.rollout_buffer import Batch  # pylint: disable=g-import-not-at-top
+    from building_blocks.common.tf_compat import make_session, tf  # pylint: disable=g-import-not-at-top
     envs = importlib.import_module(env_module)
     spec = envs.env_spec(task)
     config = rl_configs.ppo_config(task, "quick", seed)

@@ -16,7 +16,7 @@ Writes ``<results>/calibration.csv`` and ``<results>/figures/calibration.png``.
 import json
 import os
 
-from building_blocks.io_utils import atomic_write_text
+from building_blocks.common.io_utils import atomic_write_text
 from reproduce import cells, configs, tables
 from reproduce.figures import plt, save_figure
 

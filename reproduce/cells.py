@@ -17,13 +17,15 @@ import time
 
 import numpy as np
 
-from building_blocks import checkpoint
-from building_blocks import data as data_lib
-from building_blocks import image_tasks
-from building_blocks import loop, progress, runner
-from building_blocks.config import apply_overrides, describe, to_dict
-from building_blocks.divergence import Diverged
-from building_blocks.io_utils import atomic_write_bytes, atomic_write_json
+from building_blocks.common import checkpoint
+from building_blocks.image import data as data_lib
+from building_blocks.image import image_tasks
+from building_blocks.common import progress
+from building_blocks.distill import loop
+from building_blocks.image import runner
+from building_blocks.common.config import apply_overrides, describe, to_dict
+from building_blocks.common.divergence import Diverged
+from building_blocks.common.io_utils import atomic_write_bytes, atomic_write_json
 from reproduce import configs, diverged, methods, provenance
 
 DEFAULT_RESULTS_DIR = os.path.join(data_lib.REPO_ROOT, "results")
@@ -86,7 +88,7 @@ def samples_path(results_dir, profile, cell):
 
 def _data_provenance(task):
     if task == "cifar10":
-        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+        from building_blocks.image import cifar10  # pylint: disable=g-import-not-at-top
         if cifar10.checksums_skipped():
             return {"data_checksums": "SKIPPED (%s set: generated test data)" % cifar10.SKIP_ENV}
     return {"data_checksums": "verified"}

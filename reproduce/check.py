@@ -11,7 +11,7 @@ import csv
 import io
 import os
 
-from building_blocks.io_utils import atomic_write_text
+from building_blocks.common.io_utils import atomic_write_text
 from reproduce import diverged
 
 TABLE_FILES = ("table1.csv", "table6.csv", "table7.csv")

@@ -16,7 +16,7 @@ Profiles change sizes and step counts only:
   accuracies are NOT comparable with the paper's: it only shows the pipeline runs.
 - ``smoke``: seconds, for tests on tiny generated files in the release's format.
 """
-from building_blocks.config import DistillConfig, TeacherConfig
+from building_blocks.common.config import DistillConfig, TeacherConfig
 
 TASK = "cifar10"
 METHODS_IN_TABLE1 = ("student_kd", "dafl", "gas")  # Table 1 has no CIFAR-10 noise-KD value

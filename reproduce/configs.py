@@ -10,7 +10,7 @@ Profiles change sizes and step counts only, never the algorithm:
 Where the paper is silent, the choice is marked CHOICE and explained in README.md
 ("Deviations and choices").
 """
-from building_blocks.config import ConfigError, DistillConfig, TeacherConfig
+from building_blocks.common.config import ConfigError, DistillConfig, TeacherConfig
 from reproduce import cifar10_configs
 
 PROFILES = ("paper", "quick", "smoke")

@@ -1,4 +1,4 @@
-"""Cells whose training diverged (``building_blocks.divergence.Diverged``, issue 15).
+"""Cells whose training diverged (``building_blocks.common.divergence.Diverged``, issue 15).
 
 Such a cell finishes with a result JSON saying ``"status": "diverged"``, the student step and
 the loss term, and no test accuracy or return. So the tables never average it into a mean
@@ -8,7 +8,7 @@ exits with ``EXIT_CODE`` and says what to do.
 """
 import json
 
-from building_blocks.io_utils import atomic_write_json
+from building_blocks.common.io_utils import atomic_write_json
 
 STATUS = "diverged"
 EXIT_CODE = 3  # 2 is a bad input; a diverged cell is a finished run without a result
@@ -32,8 +32,8 @@ def finish(record, error, path, partial_dir):
     the cell's mid-cell checkpoint (resuming from it would replay the same divergence), and
     returns the ``CellDiverged`` for the caller to raise."""
     # Imported here: the tables, the archival check and the report use this module without
-    # TensorFlow, which building_blocks.loop loads.
-    from building_blocks.loop import clear_partial  # pylint: disable=g-import-not-at-top
+    # TensorFlow, which building_blocks.distill.loop loads.
+    from building_blocks.distill.loop import clear_partial  # pylint: disable=g-import-not-at-top
     record.update(error.fields())
     atomic_write_json(path, record)
     clear_partial(partial_dir)

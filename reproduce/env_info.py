@@ -7,7 +7,7 @@ import time
 import gym
 import numpy as np
 
-from building_blocks.envs import MUJOCO_TASKS, env_spec, make_env
+from building_blocks.rl.envs import MUJOCO_TASKS, env_spec, make_env
 
 
 def fixed_actions(spec, seed, steps):

@@ -3,7 +3,7 @@ configs per profile, its cells (teachers per k, students per method × k × seed
 outputs (results/fig2_input_modes.csv, results/figures/fig2_input_modes.png).
 
 Teachers (LeNet-5, Adam 0.0007) classify "even" vs "odd" with k exemplars per class
-(building_blocks.input_modes); students are LeNet-5-Half. Methods, all with Table 2's
+(building_blocks.image.input_modes); students are LeNet-5-Half. Methods, all with Table 2's
 settings (generator Adam 0.01, DCGAN without batch norm; student Adam 0.001):
 - ``dafl``: one generator, L_G (Eq. 3), no re-initialisation;
 - ``dafl_reinit``: the same plus GAS's periodic re-initialisation;
@@ -15,14 +15,16 @@ import csv
 import os
 import time
 
-from building_blocks import checkpoint
-from building_blocks import data as data_lib
-from building_blocks import image_tasks
-from building_blocks import input_modes, kmnist, loop, progress, runner
-from building_blocks.config import (ConfigError, DistillConfig, TeacherConfig, apply_overrides,
+from building_blocks.common import checkpoint
+from building_blocks.image import data as data_lib
+from building_blocks.image import image_tasks
+from building_blocks.common import progress
+from building_blocks.distill import loop
+from building_blocks.image import input_modes, kmnist, runner
+from building_blocks.common.config import (ConfigError, DistillConfig, TeacherConfig, apply_overrides,
                                     describe)
-from building_blocks.divergence import Diverged
-from building_blocks.io_utils import atomic_write_json, atomic_write_text
+from building_blocks.common.divergence import Diverged
+from building_blocks.common.io_utils import atomic_write_json, atomic_write_text
 from reproduce import cells, configs, diverged, families, methods
 from reproduce.families import Family, GridCell
 

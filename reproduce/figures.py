@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from building_blocks.io_utils import atomic_write_bytes  # noqa: E402
+from building_blocks.common.io_utils import atomic_write_bytes  # noqa: E402
 
 
 def _float(text):
@@ -67,8 +67,8 @@ def plot_samples(task, results_dir, profile, data_dir=None, seed=0, per_class=4,
     generators produced no sample of that class). Reads the ``*.samples.npz`` the DAFL/GAS
     cells write; writes <results>/figures/samples_<task>.png and returns its path."""
     import numpy as np  # pylint: disable=g-import-not-at-top
-    from building_blocks import data as data_lib  # pylint: disable=g-import-not-at-top
-    from building_blocks import image_tasks  # pylint: disable=g-import-not-at-top
+    from building_blocks.image import data as data_lib  # pylint: disable=g-import-not-at-top
+    from building_blocks.image import image_tasks  # pylint: disable=g-import-not-at-top
     dataset = image_tasks.load_image_task(task, data_dir)
     real = data_lib.from_network_input(
         data_lib.to_network_input(dataset.test.images, dataset.mean, dataset.std),

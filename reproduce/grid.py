@@ -15,8 +15,8 @@ import sys
 import threading
 import time
 
-from building_blocks.io_utils import atomic_write_json, remove_stale_temp_files
-from building_blocks.progress import format_duration
+from building_blocks.common.io_utils import atomic_write_json, remove_stale_temp_files
+from building_blocks.common.progress import format_duration
 from reproduce import cells, diverged, families, provenance, registry
 
 

@@ -7,9 +7,9 @@ re-initialisation (its config says so, not its class).
 """
 import collections
 
-from building_blocks.config import ConfigError
-from building_blocks.distiller import NoiseKD, StudentKD
-from building_blocks.policy_distiller import PolicyStudentKD
+from building_blocks.common.config import ConfigError
+from building_blocks.distill.distiller import NoiseKD, StudentKD
+from building_blocks.distill.policy_distiller import PolicyStudentKD
 from dafl_baseline.distiller import DAFLDistiller
 from dafl_baseline.policy import PolicyDAFL
 from gas.distiller import GASDistiller

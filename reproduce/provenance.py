@@ -4,7 +4,7 @@ import platform
 import subprocess
 import sys
 
-from building_blocks.data import REPO_ROOT
+from building_blocks.image.data import REPO_ROOT
 
 PACKAGES = ("tensorflow", "intel-tensorflow", "tensorflow-gpu", "numpy", "protobuf", "absl-py",
             "gym", "atari-py", "matplotlib", "scipy")
@@ -54,7 +54,7 @@ def package_versions():
 
 
 def environment():
-    from building_blocks.tf_compat import build_info  # pylint: disable=g-import-not-at-top
+    from building_blocks.common.tf_compat import build_info  # pylint: disable=g-import-not-at-top
     return {
         "git_sha": git_sha(),
         "packages": package_versions(),

@@ -16,8 +16,8 @@ Ray is imported only here, so the local backend never needs it.
 import os
 import socket
 
-from building_blocks.config import ConfigError
-from building_blocks.data import REPO_ROOT
+from building_blocks.common.config import ConfigError
+from building_blocks.image.data import REPO_ROOT
 
 # Environment variables of the driver that cells must see on any node (the rest of a cell's
 # environment comes from the node it runs on). CUDA_VISIBLE_DEVICES is never forwarded: Ray

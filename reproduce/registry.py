@@ -2,7 +2,7 @@
 (Table 1, Figure 2, Table 6, Table 7). It imports the families; none registers itself."""
 import collections
 
-from building_blocks.config import ConfigError
+from building_blocks.common.config import ConfigError
 from reproduce import fig2, rl_distill_configs, rl_families, table1_family
 
 REGISTRY = collections.OrderedDict((family.name, family) for family in (

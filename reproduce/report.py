@@ -3,9 +3,9 @@ import collections
 import json
 import os
 
-from building_blocks.data import REPO_ROOT
-from building_blocks.io_utils import atomic_write_text
-from building_blocks.progress import format_duration
+from building_blocks.image.data import REPO_ROOT
+from building_blocks.common.io_utils import atomic_write_text
+from building_blocks.common.progress import format_duration
 from reproduce import check, diverged, tables
 
 DEVIATIONS = os.path.join(REPO_ROOT, "DEVIATIONS.md")

@@ -6,20 +6,20 @@
 
 The teacher .npz and the cell JSON are written atomically at the end; a rerun with both
 present skips the cell (the resume rule). While it trains, ``<task>.npz.resume.npz`` beside
-the teacher holds its resumable state (rl_runner.py): a rerun after kill -9, a reboot or the
+the teacher holds its resumable state (building_blocks/rl/teacher_runner.py): a rerun after kill -9, a reboot or the
 end of a sitting continues from it, and it is deleted once the teacher and its record exist.
 """
 import os
 import sys
 import time
 
-from building_blocks.config import apply_overrides, describe
-from building_blocks.io_utils import atomic_write_json
-from building_blocks.progress import format_duration
+from building_blocks.common.config import apply_overrides, describe
+from building_blocks.common.io_utils import atomic_write_json
+from building_blocks.common.progress import format_duration
 from reproduce import cells, provenance, rl_configs
 
 # The environment factory (the RL interface contract); actor processes import it by name.
-DEFAULT_ENV_MODULE = "building_blocks.envs"
+DEFAULT_ENV_MODULE = "building_blocks.rl.envs"
 
 
 def rl_teacher_path(results_dir, profile, task):
@@ -45,7 +45,7 @@ def run_rl_teacher(task, profile, results_dir, seed=None, threads=0, overrides=(
     """Trains (or, if finished, skips) the PPO teacher of ``task``; returns its record."""
     import importlib  # pylint: disable=g-import-not-at-top
     import json  # pylint: disable=g-import-not-at-top
-    from building_blocks.rl_runner import resume_path, train_ppo_teacher  # pylint: disable=g-import-not-at-top
+    from building_blocks.rl.teacher_runner import resume_path, train_ppo_teacher  # pylint: disable=g-import-not-at-top
     seed = rl_configs.RL_TEACHER_SEED if seed is None else seed
     config = apply_overrides(rl_configs.ppo_config(task, profile, seed), overrides).validate()
     out_path = rl_teacher_path(results_dir, profile, task)

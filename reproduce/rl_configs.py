@@ -11,8 +11,8 @@ Profiles change sizes and step counts only:
 import dataclasses
 import math
 
-from building_blocks.config import ConfigError, apply_overrides
-from building_blocks.ppo_config import PPOConfig
+from building_blocks.common.config import ConfigError, apply_overrides
+from building_blocks.rl.ppo_config import PPOConfig
 
 PROFILES = ("paper", "quick", "smoke")
 
@@ -36,7 +36,7 @@ PAPER_TRANSITIONS = 10 ** 7  # B.2
 # CHOICE: quick budgets (transitions), measured on the 2-core CPU (see DEVIATIONS.md). The
 # MuJoCo teachers get the paper's 10^7 (B.2); Humanoid and HumanoidStandup step ~5× slower than
 # HalfCheetah (376-d observations, more bodies), 1.5-2k transitions/s here, so they train in
-# several sittings (resumable, rl_runner.py).
+# several sittings (resumable, building_blocks/rl/teacher_runner.py).
 QUICK_TRANSITIONS = {"cartpole": 1500000, "mountaincar": 1000000, "halfcheetah": 10000000,
                      "humanoid": 10000000, "humanoid_standup": 10000000}
 # CHOICE (paper silent): initial log σ of the Gaussian policy. Humanoid and HumanoidStandup

@@ -10,12 +10,13 @@ The JSON is written atomically when the cell finishes (the resume rule), with th
 import os
 import time
 
-from building_blocks import checkpoint, policy_runner
-from building_blocks.config import apply_overrides, describe
-from building_blocks.divergence import Diverged
-from building_blocks.io_utils import atomic_write_json
-from building_blocks.progress import format_duration
-from building_blocks.loop import clear_partial
+from building_blocks.common import checkpoint
+from building_blocks.rl import policy_runner
+from building_blocks.common.config import apply_overrides, describe
+from building_blocks.common.divergence import Diverged
+from building_blocks.common.io_utils import atomic_write_json
+from building_blocks.common.progress import format_duration
+from building_blocks.distill.loop import clear_partial
 from reproduce import cells, diverged, methods, rl_cells, rl_distill_configs
 
 RL_KIND = "rl_distill"

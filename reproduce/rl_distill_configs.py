@@ -7,7 +7,7 @@ carries over: Adam, student lr 1e-3, generator lr 1e-2 (Tables 2-3), 8 generator
 of one batch of 512, rounds of 100 student : 20 generator updates, γ = 0.4 (B.1.2), DAFL's
 loss weights (α 1, β 5, λ_act 0.1). Profiles change sizes and step counts only.
 """
-from building_blocks.config import ConfigError, PolicyDistillConfig
+from building_blocks.common.config import ConfigError, PolicyDistillConfig
 from reproduce import rl_configs
 
 VECTOR_TASKS = ("humanoid", "humanoid_standup", "halfcheetah", "mountaincar", "cartpole")

@@ -12,7 +12,7 @@ import collections
 import json
 import os
 
-from building_blocks.io_utils import atomic_write_json, atomic_write_text
+from building_blocks.common.io_utils import atomic_write_json, atomic_write_text
 from reproduce import diverged, provenance, rl_distill_configs, rl_distill, tables
 
 RL_TABLES = collections.OrderedDict([

@@ -40,8 +40,8 @@ class Table1(Family):
     data_dir = None
 
     def preflight(self, data_dir):
-        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
-        from building_blocks import image_tasks  # pylint: disable=g-import-not-at-top
+        from building_blocks.image import cifar10  # pylint: disable=g-import-not-at-top
+        from building_blocks.image import image_tasks  # pylint: disable=g-import-not-at-top
         from reproduce import tables  # pylint: disable=g-import-not-at-top
         tables.table1_rows([], "", tables.load_paper_reference())  # every paper row present
         for task in configs.IMAGE_TASKS:
@@ -55,7 +55,7 @@ class Table1(Family):
                   flush=True)
 
     def cells(self, profile, seeds, results_dir, data_dir):
-        from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+        from building_blocks.image import cifar10  # pylint: disable=g-import-not-at-top
         from reproduce import cifar10_configs  # pylint: disable=g-import-not-at-top
         self.data_dir = data_dir
         seeds = seeds or configs.SEEDS[profile]

@@ -15,7 +15,7 @@ import json
 import math
 import os
 
-from building_blocks.io_utils import atomic_write_json, atomic_write_text
+from building_blocks.common.io_utils import atomic_write_json, atomic_write_text
 from reproduce import cells, configs, diverged, provenance
 
 PAPER_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "paper_reference.csv")
@@ -25,7 +25,7 @@ COLUMNS = ("method", "task", "mean", "std", "n", "paper_mean", "paper_std", "pro
 
 def not_run_notes(data_dir=None):
     """Notes for Table 1 cells without results, keyed (method, task) or task."""
-    from building_blocks import cifar10  # pylint: disable=g-import-not-at-top
+    from building_blocks.image import cifar10  # pylint: disable=g-import-not-at-top
     notes = {("noise_kd", "cifar10"): "not run: Table 1 has no CIFAR-10 value for this row "
                                       "(run it with `distill --method noise_kd --task cifar10`)"}
     if not cifar10.is_available(data_dir):

@@ -7,7 +7,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from building_blocks.tf_compat import make_session, tf  # noqa: E402
+from building_blocks.common.tf_compat import make_session, tf  # noqa: E402
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ released (one joint update on one shared generated batch).
 
 Variants are compared across graphs: with the same config and graph seed, two graphs have
 the same initial weights and draw the same latent batch in their first run, whatever other
-ops they hold (``building_blocks.seeds``); every comparison below fetches what it compares in
+ops they hold (``building_blocks.common.seeds``); every comparison below fetches what it compares in
 one ``sess.run`` per graph.
 """
 import numpy as np
 import pytest
 
-from building_blocks.loop import new_loop_state, train_rounds
-from building_blocks.tf_compat import tf
+from building_blocks.distill.loop import new_loop_state, train_rounds
+from building_blocks.common.tf_compat import tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
 from tests.test_distillers import (assert_one_adam_step_trained_each_generator, build, changed,

@@ -3,8 +3,8 @@ of four repeated frames, stacking order, no-op starts, episodes as full games.""
 import numpy as np
 import pytest
 
-from building_blocks.envs import make_env
-from building_blocks.envs.atari import resize_area
+from building_blocks.rl.envs import make_env
+from building_blocks.rl.envs.atari import resize_area
 
 
 def area_average(image, size):
@@ -98,7 +98,7 @@ def test_breakout_serves_with_fire_so_a_policy_that_never_fires_still_ends_its_g
         assert "episode" in info and steps < 500, (kwargs, steps)
         assert env.unwrapped.launches == 5
     assert make_env("pong", 0).unwrapped.fire_to_launch is False
-    from building_blocks.envs.atari import AtariTask
+    from building_blocks.rl.envs.atari import AtariTask
     stalled = AtariTask("BreakoutNoFrameskip-v4", 0, fire_to_launch=False)
     stalled.reset()
     for _ in range(500):
@@ -165,8 +165,8 @@ def test_full_game_score_with_and_without_training_options():
 def test_seeds_beyond_32_bits_are_accepted():
     """Derived seeds (PPO evaluation envs: 10^6 + seed·10^4 + round, times the vec-env stride
     10007) exceed 2^32; every Atari env must still build, reset and step with them."""
-    from building_blocks.envs import make_vec_env
-    from building_blocks.rl_runner import eval_seed
+    from building_blocks.rl.envs import make_vec_env
+    from building_blocks.rl.teacher_runner import eval_seed
     venv = make_vec_env("pong", 2, eval_seed(3, 7))
     obs = venv.reset()
     assert obs.shape == (2, 84, 84, 4) and obs.dtype == np.uint8

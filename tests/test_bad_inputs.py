@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from building_blocks.data import resolve_data_dir
+from building_blocks.image.data import resolve_data_dir
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(

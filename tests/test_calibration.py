@@ -3,7 +3,7 @@ import csv
 import io
 import os
 
-from building_blocks.io_utils import atomic_write_json
+from building_blocks.common.io_utils import atomic_write_json
 from reproduce import calibration, cells
 
 

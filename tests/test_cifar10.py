@@ -12,8 +12,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from building_blocks import cifar10, data, image_tasks
-from building_blocks.data import DataError
+from building_blocks.image import cifar10, data, image_tasks
+from building_blocks.image.data import DataError
 from reproduce import configs
 from tests.conftest import REPO
 

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from building_blocks.data import resolve_data_dir
+from building_blocks.image.data import resolve_data_dir
 from tests.conftest import REPO
 
 # Needs MNIST/Fashion-MNIST. Skipped only outside CI (e.g. the Docker build, which has no data);
@@ -182,7 +182,7 @@ def test_bad_flags_fail_with_a_message_naming_them(args, needle, tmp_path):
 
 
 def test_default_profile_follows_gpu_visibility(smoke_results):
-    from building_blocks.tf_compat import gpu_visible
+    from building_blocks.common.tf_compat import gpu_visible
     results, _ = smoke_results
     _, out, _ = cli("tables", "--results_dir", results)
     expected = "paper" if gpu_visible() else "quick"

@@ -5,10 +5,10 @@ import io
 import numpy as np
 import pytest
 
-from building_blocks import checkpoint
-from building_blocks.config import ConfigError, apply_overrides
-from building_blocks.runner import make_classifier
-from building_blocks.tf_compat import tf
+from building_blocks.common import checkpoint
+from building_blocks.common.config import ConfigError, apply_overrides
+from building_blocks.image.runner import make_classifier
+from building_blocks.common.tf_compat import tf
 from reproduce import configs, tables
 
 

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from building_blocks import data, image_tasks
+from building_blocks.image import data, image_tasks
 
 SHARED = data.resolve_data_dir()  # --data_dir default: $GAS_DATA_DIR, else ../shared/data
 # Skipped only outside CI (e.g. the Docker build); under CI=true missing data fails the tests.

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from building_blocks import generators
-from building_blocks.config import DistillConfig
-from building_blocks.generators import GeneratorBank
-from building_blocks.runner import INPUT_SHAPE, make_classifier
-from building_blocks.tf_compat import tf
+from building_blocks.distill import generators
+from building_blocks.common.config import DistillConfig
+from building_blocks.distill.generators import GeneratorBank
+from building_blocks.image.runner import INPUT_SHAPE, make_classifier
+from building_blocks.common.tf_compat import tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
 

@@ -12,11 +12,13 @@ import sys
 
 import pytest
 
-from building_blocks import checkpoint, policy_runner, runner
-from building_blocks.data import resolve_data_dir
-from building_blocks.divergence import STUDENT_TERM, Diverged, check_finite
-from building_blocks.loop import new_loop_state, train_rounds
-from building_blocks.tf_compat import make_session, tf
+from building_blocks.common import checkpoint
+from building_blocks.image import runner
+from building_blocks.rl import policy_runner
+from building_blocks.image.data import resolve_data_dir
+from building_blocks.common.divergence import STUDENT_TERM, Diverged, check_finite
+from building_blocks.distill.loop import new_loop_state, train_rounds
+from building_blocks.common.tf_compat import make_session, tf
 from reproduce import cells, check, diverged, fig2, grid, report, rl_distill, rl_tables, tables
 from reproduce.families import GridCell
 from tests.conftest import REPO

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from building_blocks.config import ConfigError
-from building_blocks.envs import ENV_SPECS, env_spec, make_env, make_vec_env
+from building_blocks.common.config import ConfigError
+from building_blocks.rl.envs import ENV_SPECS, env_spec, make_env, make_vec_env
 from reproduce.env_info import env_info
 from tests.conftest import REPO
 

@@ -8,10 +8,10 @@ import os
 import numpy as np
 import pytest
 
-from building_blocks import data as data_lib
-from building_blocks import input_modes, kmnist
-from building_blocks.config import ConfigError
-from building_blocks.data import DataError
+from building_blocks.image import data as data_lib
+from building_blocks.image import input_modes, kmnist
+from building_blocks.common.config import ConfigError
+from building_blocks.image.data import DataError
 
 
 def fake_dataset(name, per_class_train=3, per_class_test=2):

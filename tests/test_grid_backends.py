@@ -25,8 +25,8 @@ import time
 
 import pytest
 
-from building_blocks.data import resolve_data_dir
-from building_blocks.io_utils import is_temp_file
+from building_blocks.image.data import resolve_data_dir
+from building_blocks.common.io_utils import is_temp_file
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(

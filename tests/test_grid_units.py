@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from building_blocks import io_utils
-from building_blocks.config import ConfigError
+from building_blocks.common import io_utils
+from building_blocks.common.config import ConfigError
 from reproduce import grid, ray_backend
 from reproduce.families import GridCell
 

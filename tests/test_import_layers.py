@@ -1,5 +1,6 @@
 """The import graph of the code (issue 13): no cycle among modules, and no import from a lower
-layer to a higher one (building_blocks < dafl_baseline < gas < reproduce), read from the source
+layer to a higher one (building_blocks < dafl_baseline < gas < reproduce; inside the base common <
+distill < image, rl, and image and rl never import each other), read from the source
 with ``ast`` (no module is imported). ./run_tests.sh also checks the layers with import-linter
 (.importlinter)."""
 import ast
@@ -80,15 +81,33 @@ def cycles(graph):
     return found
 
 
+# Inside building_blocks (lowest first); image and rl share a rank and never import each other.
+BASE_LAYERS = {"common": 0, "distill": 1, "image": 2, "rl": 2}
+
+
+def _rank(module):
+    parts = module.split(".")
+    top = LAYERS.index(parts[0])
+    sub = BASE_LAYERS.get(parts[1], -1) if parts[0] == "building_blocks" and len(parts) > 1 else -1
+    return top, sub
+
+
 def upward_imports(graph):
-    rank = {layer: i for i, layer in enumerate(LAYERS)}
-    return sorted((m, t) for m, targets in graph.items() for t in targets
-                  if rank[t.split(".")[0]] > rank[m.split(".")[0]])
+    """(importer, imported) pairs that go up a layer, or across between image and rl."""
+    found = []
+    for module, targets in graph.items():
+        for target in targets:
+            sideways = (_rank(module) == _rank(target) and _rank(module)[1] == 2
+                        and module.split(".")[1] != target.split(".")[1])
+            if _rank(target) > _rank(module) or sideways:
+                found.append((module, target))
+    return sorted(found)
 
 
 def test_no_import_cycle_and_no_upward_import():
     graph = import_graph(REPO)
     assert len(graph) > 50 and "reproduce.registry" in graph
+    assert "building_blocks.rl.teacher_runner" in graph and "building_blocks.common.config" in graph
     assert cycles(graph) == []
     assert upward_imports(graph) == []
 
@@ -104,7 +123,16 @@ def test_the_checks_see_a_cycle_and_an_upward_import(tmp_path):
     (tmp_path / "building_blocks" / "b.py").write_text("from building_blocks import c\n")
     (tmp_path / "building_blocks" / "c.py").write_text("import building_blocks.b\n")
     (tmp_path / "gas" / "g.py").write_text("from building_blocks.a import f\n")
+    for sub in ("common", "image", "rl"):
+        (tmp_path / "building_blocks" / sub).mkdir()
+        (tmp_path / "building_blocks" / sub / "__init__.py").write_text("")
+    (tmp_path / "building_blocks" / "common" / "x.py").write_text(
+        "from building_blocks.image import y\n")
+    (tmp_path / "building_blocks" / "image" / "y.py").write_text("")
+    (tmp_path / "building_blocks" / "rl" / "z.py").write_text("import building_blocks.image.y\n")
     graph = import_graph(str(tmp_path))
-    assert upward_imports(graph) == [("building_blocks.a", "gas.g")]
+    assert upward_imports(graph) == [("building_blocks.a", "gas.g"),
+                                     ("building_blocks.common.x", "building_blocks.image.y"),
+                                     ("building_blocks.rl.z", "building_blocks.image.y")]
     assert sorted(cycles(graph)) == [["building_blocks.a", "gas.g"],
                                      ["building_blocks.b", "building_blocks.c"]]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from gym.utils import seeding
 
-from building_blocks.envs import env_spec, make_env
-from building_blocks.envs.mujoco_tasks import (TASK_CLASSES, MujocoBackend, mass_center_x,
+from building_blocks.rl.envs import env_spec, make_env
+from building_blocks.rl.envs.mujoco_tasks import (TASK_CLASSES, MujocoBackend, mass_center_x,
                                                mujoco_py_available)
 
 MUJOCO_PY, MUJOCO_PY_REASON = mujoco_py_available()

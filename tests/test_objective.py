@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from building_blocks.kd import distillation_loss
-from building_blocks.tf_compat import tf
+from building_blocks.distill.kd import distillation_loss
+from building_blocks.common.tf_compat import tf
 from dafl_baseline import objective
 from gas.losses import adaptive_generator_loss
 

@@ -5,9 +5,10 @@ import collections
 import numpy as np
 import pytest
 
-from building_blocks import acting, checkpoint, policies
-from building_blocks.config import ConfigError
-from building_blocks.tf_compat import tf
+from building_blocks.common import checkpoint
+from building_blocks.rl import acting, policies
+from building_blocks.common.config import ConfigError
+from building_blocks.common.tf_compat import tf
 
 # Framework-level (no gym): also runs in the TF 2.x compat.v1 lane (./run_tests.sh).
 pytestmark = pytest.mark.tf2

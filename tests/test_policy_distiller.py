@@ -7,12 +7,13 @@ import collections
 import numpy as np
 import pytest
 
-from building_blocks import action_distributions, generators, layers, network
-from building_blocks.config import PolicyDistillConfig
-from building_blocks.policy_distiller import make_observation_generator
+from building_blocks.common import layers, network
+from building_blocks.distill import action_distributions, generators
+from building_blocks.common.config import PolicyDistillConfig
+from building_blocks.distill.policy_distiller import make_observation_generator
 from dafl_baseline.policy import PolicyDAFL
 from gas.policy import PolicyGAS
-from building_blocks.tf_compat import tf
+from building_blocks.common.tf_compat import tf
 
 # Framework-level: also runs in the TF 2.x compat.v1 lane (./run_tests.sh).
 pytestmark = pytest.mark.tf2

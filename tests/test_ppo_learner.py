@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from building_blocks import actors, policies, ppo
-from building_blocks import envs as ENVS
-from building_blocks.ppo_learner import PPOLearner, minibatches
-from building_blocks.reward_normalizer import ReturnNormalizer
-from building_blocks.rl_runner import learning_rate_at
-from building_blocks.rollout_buffer import Batch, RolloutBuffer
-from building_blocks.tf_compat import tf
+from building_blocks.rl import actors, policies, ppo
+from building_blocks.rl import envs as ENVS
+from building_blocks.rl.ppo_learner import PPOLearner, minibatches
+from building_blocks.rl.reward_normalizer import ReturnNormalizer
+from building_blocks.rl.teacher_runner import learning_rate_at
+from building_blocks.rl.rollout_buffer import Batch, RolloutBuffer
+from building_blocks.common.tf_compat import tf
 from reproduce import rl_configs
 
 

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from building_blocks import ppo
-from building_blocks.tf_compat import tf
+from building_blocks.rl import ppo
+from building_blocks.common.tf_compat import tf
 
 # Framework-level: also runs in the TF 2.x compat.v1 lane (./run_tests.sh).
 pytestmark = pytest.mark.tf2

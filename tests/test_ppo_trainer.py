@@ -8,16 +8,17 @@ import sys
 import numpy as np
 import pytest
 
-from building_blocks import actors, checkpoint, policies
-from building_blocks.config import apply_overrides
-from building_blocks.rl_runner import train_ppo_teacher
-from building_blocks.rollout_buffer import RolloutBuffer, is_stale
-from building_blocks.tf_compat import tf
+from building_blocks.common import checkpoint
+from building_blocks.rl import actors, policies
+from building_blocks.common.config import apply_overrides
+from building_blocks.rl.teacher_runner import train_ppo_teacher
+from building_blocks.rl.rollout_buffer import RolloutBuffer, is_stale
+from building_blocks.common.tf_compat import tf
 from reproduce import rl_configs
-from building_blocks import envs as ENVS
+from building_blocks.rl import envs as ENVS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV_MODULE = "building_blocks.envs"
+ENV_MODULE = "building_blocks.rl.envs"
 
 
 def fake_rollout(version, steps=4, envs=2, worker=0):

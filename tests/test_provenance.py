@@ -1,7 +1,7 @@
 """Recorded commands re-run from the repository root (reproduce/provenance.py)."""
 import os
 
-from building_blocks.data import REPO_ROOT
+from building_blocks.image.data import REPO_ROOT
 from reproduce import provenance
 
 

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from building_blocks import actor_backends, actors
-from building_blocks.config import apply_overrides
-from building_blocks.rl_runner import train_ppo_teacher
+from building_blocks.rl import actor_backends, actors
+from building_blocks.common.config import apply_overrides
+from building_blocks.rl.teacher_runner import train_ppo_teacher
 from reproduce import rl_configs
 from tests.test_ppo_trainer import ENV_MODULE, ENVS, _initial_params
 

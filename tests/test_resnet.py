@@ -3,10 +3,11 @@ the frozen teacher during distillation, and B.1.2's learning-rate schedule."""
 import numpy as np
 import pytest
 
-from building_blocks import layers, resnet
-from building_blocks.distiller import student_learning_rate
-from building_blocks.network import take_update_ops
-from building_blocks.tf_compat import tf
+from building_blocks.common import layers
+from building_blocks.image import resnet
+from building_blocks.distill.distiller import student_learning_rate
+from building_blocks.common.network import take_update_ops
+from building_blocks.common.tf_compat import tf
 from reproduce import configs
 
 pytestmark = pytest.mark.tf2
@@ -68,7 +69,7 @@ def test_updates_collected_per_training_call(graph):
 
 
 def test_student_step_moves_only_the_students_batch_norm(graph, session_of):
-    from building_blocks.distiller import NoiseKD
+    from building_blocks.distill.distiller import NoiseKD
     config = configs.distill_config("noise_kd", "cifar10", "smoke", 0)
     teacher = resnet.ResNet("teacher", depth=34, trainable=False)
     student = resnet.ResNet("student", depth=18)

@@ -11,9 +11,11 @@ import sys
 import numpy as np
 import pytest
 
-from building_blocks import action_distributions, checkpoint, envs, policies
-from building_blocks.policy_runner import Actor, evaluate
-from building_blocks.tf_compat import make_session, tf
+from building_blocks.common import checkpoint
+from building_blocks.distill import action_distributions
+from building_blocks.rl import envs, policies
+from building_blocks.rl.policy_runner import Actor, evaluate
+from building_blocks.common.tf_compat import make_session, tf
 from reproduce import rl_distill
 from tests.conftest import REPO
 

@@ -6,10 +6,10 @@ import collections
 import numpy as np
 import pytest
 
-from building_blocks import action_distributions as ad
-from building_blocks.tf_compat import tf
+from building_blocks.distill import action_distributions as ad
+from building_blocks.common.tf_compat import tf
 from dafl_baseline.objective import policy_generator_loss
-from building_blocks.mixture_entropy import gaussian_mixture_entropy_lower_bound
+from building_blocks.distill.mixture_entropy import gaussian_mixture_entropy_lower_bound
 
 # Framework-level: also runs in the TF 2.x compat.v1 lane (./run_tests.sh).
 pytestmark = pytest.mark.tf2

@@ -1,15 +1,15 @@
-"""Random streams keyed by names, not by graph construction order (building_blocks.seeds)."""
+"""Random streams keyed by names, not by graph construction order (building_blocks.common.seeds)."""
 import dataclasses
 import zlib
 
 import numpy as np
 import pytest
 
-from building_blocks import seeds
-from building_blocks.config import DistillConfig
-from building_blocks.loop import new_loop_state, train_rounds
-from building_blocks.runner import INPUT_SHAPE, make_classifier
-from building_blocks.tf_compat import make_session, tf
+from building_blocks.common import seeds
+from building_blocks.common.config import DistillConfig
+from building_blocks.distill.loop import new_loop_state, train_rounds
+from building_blocks.image.runner import INPUT_SHAPE, make_classifier
+from building_blocks.common.tf_compat import make_session, tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
 
@@ -75,7 +75,7 @@ def test_op_seed_is_stable_and_name_dependent():
 
 
 def test_weight_and_bias_of_a_layer_get_different_streams(graph, session_of):
-    from building_blocks import layers
+    from building_blocks.common import layers
     dense = layers.Dense(4, 4, "fc")
     sess = session_of(graph)
     sess.run(tf.global_variables_initializer())

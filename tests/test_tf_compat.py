@@ -1,12 +1,12 @@
-"""building_blocks.tf_compat gives the same graph-mode TF1 API on TF 1.15 and TF 2.x."""
+"""building_blocks.common.tf_compat gives the same graph-mode TF1 API on TF 1.15 and TF 2.x."""
 import os
 
 import numpy as np
 import pytest
 import tensorflow
 
-from building_blocks import tf_compat
-from building_blocks.tf_compat import build_info, tf
+from building_blocks.common import tf_compat
+from building_blocks.common.tf_compat import build_info, tf
 
 # Runs in both lanes of ./run_tests.sh (TF 1.15 in .venv, TF 2.x in .venv-tf2).
 pytestmark = pytest.mark.tf2

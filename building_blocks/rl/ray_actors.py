@@ -1,0 +1,108 @@
+"""Ray actors for PPO rollouts (``actor_backend='ray'``, e.g. ``--set actor_backend=ray``):
+the same ``_Collector`` as ``ProcessActors`` (``actors.py``), one per Ray actor, so the envs
+can live on other machines while the learner stays one process.
+
+Each actor holds up to ``in_flight_per_worker`` queued ``collect`` calls (as ProcessActors'
+bounded queue does); Ray runs an actor's calls in order, so parameters broadcast now are used
+from the next rollout that starts after the ones already queued. Every rollout carries the
+version it acted with, and the learner's RolloutBuffer applies the same max-version-lag rule
+as for the other backends.
+
+Ray: joins the cluster in ``$RAY_ADDRESS`` if set, else starts a local instance (one CPU
+slot per actor) and shuts it down in ``stop``. Imported only when this backend is chosen.
+"""
+import os
+import sys
+
+from building_blocks.rl import actors
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _actor_class(ray):
+    # Defined inside a function so that Ray pickles it by value: a worker on another node
+    # imports building_blocks from the repository path given, not from its own sys.path.
+    class RolloutActor(object):
+        def __init__(self, repo_root, worker, setup):
+            if repo_root not in sys.path:
+                sys.path.insert(0, repo_root)
+            from building_blocks.rl import actors as actors_lib  # pylint: disable=g-import-not-at-top
+            self.collector = actors_lib._Collector(worker, setup)  # pylint: disable=protected-access
+
+        def set_params(self, params, version):
+            self.collector.set_params(params, version)
+
+        def collect(self):
+            return self.collector.collect()
+
+        def close(self):
+            self.collector.close()
+    return ray.remote(num_cpus=1)(RolloutActor)
+
+
+class RayActors(actors.ActorBackend):
+    """``setups``: one WorkerSetup per Ray actor (``actors.worker_setups``)."""
+
+    def __init__(self, setups, in_flight_per_worker=2):
+        import ray  # pylint: disable=g-import-not-at-top
+        self.ray, self.setups, self.in_flight = ray, setups, max(1, in_flight_per_worker)
+        self.started_ray = False
+        if not ray.is_initialized():
+            address = os.environ.get("RAY_ADDRESS")
+            kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            if address:
+                kwargs["address"] = address
+            else:  # one CPU slot per actor, even where actors outnumber the cores
+                kwargs.update(address="local", num_cpus=max(len(setups), os.cpu_count() or 1),
+                              num_gpus=0, object_store_memory=200 * 1024 * 1024)
+            try:
+                ray.init(**kwargs)
+            except Exception as e:  # many error types
+                raise actors.ActorError("cannot start or reach Ray (%s) for the Ray actors: "
+                                        "%s" % (address or "local", e))
+            self.started_ray = True
+        self.handles, self.pending = [], {}
+
+    def start(self, params, version):
+        cls = _actor_class(self.ray)
+        self.handles = [cls.remote(REPO_ROOT, w, s) for w, s in enumerate(self.setups)]
+        self.broadcast(params, version)
+        for w in range(len(self.handles)):
+            for _ in range(self.in_flight):
+                self._submit(w)
+
+    def _submit(self, worker):
+        self.pending[self.handles[worker].collect.remote()] = worker
+
+    def broadcast(self, params, version):
+        shared = self.ray.put(params)  # one copy in the object store; Ray passes its value
+        for handle in self.handles:
+            handle.set_params.remote(shared, version)
+
+    def get_rollouts(self, timeout_s=1.0):
+        """The rollouts finished within ``timeout_s`` (at least one unless it times out);
+        raises ActorError if an actor failed or died."""
+        ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=timeout_s)
+        if ready:
+            ready, _ = self.ray.wait(list(self.pending), num_returns=len(self.pending),
+                                     timeout=0)
+        rollouts = []
+        for ref in ready:
+            worker = self.pending.pop(ref)
+            try:
+                rollouts.append(self.ray.get(ref))
+            except self.ray.exceptions.RayError as e:
+                raise actors.ActorError("Ray actor %d failed:\n%s" % (worker, e))
+            self._submit(worker)
+        return rollouts
+
+    def stop(self):
+        for handle in self.handles:
+            try:
+                self.ray.kill(handle)
+            except Exception:  # already dead
+                pass
+        self.handles, self.pending = [], {}
+        if self.started_ray:
+            self.ray.shutdown()
+            self.started_ray = False
