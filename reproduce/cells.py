@@ -167,25 +167,37 @@ def run_distill(method, task, profile, seed, results_dir, data_dir=None, threads
     dataset = image_tasks.load_image_task(task, data_dir)
     # Printed once every input is checked, so a bad one ends in its error line alone.
     log(describe(config))
+    return distill_image_cell(distill_cell(task, method, seed), profile, config, overrides,
+                              dataset, checkpoint_path, teacher_meta, results_dir, threads, log,
+                              _data_provenance(task))
+
+
+def distill_image_cell(cell, profile, config, overrides, dataset, checkpoint_path, teacher_meta,
+                       results_dir, threads, log, extra=None, label=""):
+    """The lifecycle of one image distillation cell (Table 1 and Figure 2), once its inputs
+    are checked: Algorithm 1 through ``runner.distill`` (resuming from its partial
+    checkpoint), then the record (``extra`` added) and samples written atomically and the
+    partial checkpoint removed; a divergence is recorded as such and raised."""
     started = time.time()
-    cell = distill_cell(task, method, seed)
     try:
         result = runner.distill(
-            config, methods.distiller_class(method, "image"), dataset, checkpoint_path, threads, log,
-            summary_dir(results_dir, profile, cell), partial_dir(results_dir, profile, cell),
+            config, methods.distiller_class(config.method, "image"), dataset, checkpoint_path,
+            threads, log, summary_dir(results_dir, profile, cell),
+            partial_dir(results_dir, profile, cell),
             float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
     except Diverged as error:
         record = diverged_record(cell, profile, config, overrides, teacher_meta, started)
+        record.update(extra or {})
         raise diverged.finish(record, error, result_path(results_dir, profile, cell),
                               partial_dir(results_dir, profile, cell))
     samples = result.pop("_samples", None)
     record = cell_record(cell, profile, config, result, started)
     record["overrides"] = list(overrides)
-    record.update(_data_provenance(task))
+    record.update(extra or {})
     write_samples(results_dir, profile, cell, samples, record)
     atomic_write_json(result_path(results_dir, profile, cell), record)
     loop.clear_partial(partial_dir(results_dir, profile, cell))
-    log("%s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (
-        cell_name(cell), result["test_accuracy"], result["teacher_test_accuracy"],
+    log("%s%s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (
+        label, cell_name(cell), result["test_accuracy"], result["teacher_test_accuracy"],
         progress.format_duration(result["wall_s"])))
     return record

@@ -16,16 +16,12 @@ import os
 import time
 
 from building_blocks.common import checkpoint
-from building_blocks.image import data as data_lib
-from building_blocks.image import image_tasks
-from building_blocks.common import progress
-from building_blocks.distill import loop
-from building_blocks.image import input_modes, kmnist, runner
-from building_blocks.common.config import (ConfigError, DistillConfig, TeacherConfig, apply_overrides,
-                                    describe)
-from building_blocks.common.divergence import Diverged
+from building_blocks.common.config import (ConfigError, DistillConfig, TeacherConfig,
+                                           apply_overrides, describe)
 from building_blocks.common.io_utils import atomic_write_json, atomic_write_text
-from reproduce import cells, configs, diverged, families, methods
+from building_blocks.image import data as data_lib
+from building_blocks.image import image_tasks, input_modes, kmnist, runner
+from reproduce import cells, configs, diverged
 from reproduce.families import Family, GridCell
 
 NAME = "fig2"
@@ -169,29 +165,9 @@ def run_distill(method, k, profile, seed, results_dir, data_dir=None, threads=0,
     dataset = load_task(k, data_dir)
     # Printed once every input is checked, so a bad one ends in its error line alone.
     log(describe(config))
-    started = time.time()
-    cell = distill_cell(k, method, seed)
-    try:
-        result = runner.distill(
-            config, methods.distiller_class(method, "image"), dataset, path, threads, log,
-            cells.summary_dir(results_dir, profile, cell),
-            cells.partial_dir(results_dir, profile, cell),
-            float(os.environ.get("GAS_CHECKPOINT_EVERY_S", "600")))
-    except Diverged as error:
-        record = cells.diverged_record(cell, profile, config, overrides, teacher_meta, started)
-        record.update(family=NAME, k=k)
-        raise diverged.finish(record, error, cells.result_path(results_dir, profile, cell),
-                              cells.partial_dir(results_dir, profile, cell))
-    samples = result.pop("_samples", None)
-    record = cells.cell_record(cell, profile, config, result, started)
-    record.update(family=NAME, k=k, overrides=list(overrides))
-    cells.write_samples(results_dir, profile, cell, samples, record)
-    atomic_write_json(cells.result_path(results_dir, profile, cell), record)
-    loop.clear_partial(cells.partial_dir(results_dir, profile, cell))
-    log("fig2 %s: student test accuracy %.2f%% (teacher %.2f%%) in %s" % (
-        cells.cell_name(cell), result["test_accuracy"], result["teacher_test_accuracy"],
-        progress.format_duration(result["wall_s"])))
-    return record
+    return cells.distill_image_cell(distill_cell(k, method, seed), profile, config, overrides,
+                                    dataset, path, teacher_meta, results_dir, threads, log,
+                                    {"family": NAME, "k": k}, label="fig2 ")
 
 
 # ------------------------------------------------------------------------------ the family
