@@ -152,3 +152,12 @@ def test_teacher_log_std_starts_at_the_tasks_initial_value(task, sigma):
             log_std = sess.run(policy.log_std)
     np.testing.assert_allclose(np.exp(log_std), sigma, rtol=1e-6)
     assert 2 * sigma <= spec.action_high.max() + 1e-9 or math.isclose(sigma, 1.0)
+
+
+def test_mountaincar_keeps_the_literal_learner_and_the_mujoco_tasks_the_epoch_reading():
+    literal = rl_configs.ppo_config("mountaincar", "quick")
+    assert (literal.gradient_steps_unit, literal.normalize_reward, literal.anneal_lr,
+            literal.target_kl) == ("minibatches", False, False, 0.0)
+    for task in ("halfcheetah", "humanoid", "humanoid_standup", "cartpole"):
+        config = rl_configs.ppo_config(task, "quick")
+        assert config.gradient_steps_unit == "epochs" and config.normalize_reward
