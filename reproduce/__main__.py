@@ -10,6 +10,7 @@
     python -m reproduce report
     python -m reproduce bench [--torch_python PATH] [--bench_envs cartpole,halfcheetah]
     python -m reproduce env_info --env humanoid --seed 0 --steps 1000
+    python -m reproduce fetch_data [--tasks mnist,fashion_mnist,cifar10,kmnist] [--data_mirror URL]
     python -m reproduce train_teacher --env cartpole --profile quick --seed 0   # PPO teacher
     python -m reproduce bench --bench_rl cartpole,halfcheetah [--batch_sizes=]
     python -m reproduce bench [--torch_python PATH]
@@ -22,7 +23,7 @@ import sys
 from absl import app, flags
 
 COMMANDS = ("train_teacher", "distill", "run_all", "tables", "check", "report", "bench",
-            "env_info",
+            "env_info", "fetch_data",
             "fig2_teacher", "fig2_distill")
 
 FLAGS = flags.FLAGS
@@ -71,6 +72,11 @@ flags.DEFINE_string("env", None, "RL task: cartpole, mountaincar, halfcheetah, h
                     "humanoid_standup, pong, breakout, seaquest, enduro, pong_lowdim.")
 flags.DEFINE_integer("steps", 1000, "env_info: steps of the seeded fixed action sequence.",
                      lower_bound=0)
+flags.DEFINE_list("tasks", ["mnist", "fashion_mnist"], "fetch_data: datasets to download "
+                  "(mnist, fashion_mnist, cifar10, kmnist).")
+flags.DEFINE_multi_string("data_mirror", [], "fetch_data / run_all: base URL of a mirror of the "
+                          "data folder's layout (<url>/mnist/train-images-idx3-ubyte.gz, ...), "
+                          "tried before the publishers; repeatable; also $GAS_DATA_MIRRORS.")
 flags.DEFINE_list("bench_envs", [], "bench: RL tasks whose env steps/s to measure (raw "
                   "single env and make_vec_env), e.g. cartpole,halfcheetah.")
 flags.DEFINE_list("bench_rl", [], "bench: RL tasks whose actor env steps/s (worker processes "
@@ -163,7 +169,11 @@ def _distill(results_dir):
 
 
 def _run_all(results_dir):
+    from building_blocks.image import fetch
     from reproduce import grid, registry
+    if FLAGS.data_mirror:  # the families' preflight fetches missing data from these first
+        os.environ[fetch.MIRRORS_ENV] = ",".join(
+            FLAGS.data_mirror + [os.environ.get(fetch.MIRRORS_ENV, "")]).strip(",")
     grid.run_all(FLAGS.profile, FLAGS.only or list(registry.REGISTRY), FLAGS.jobs, results_dir,
                  FLAGS.data_dir, _seeds(), FLAGS.threads, _log, FLAGS.retrain_teachers,
                  backend=FLAGS.backend, ray_address=FLAGS.ray_address,
@@ -226,10 +236,20 @@ def _env_info(results_dir):  # pylint: disable=unused-argument
     env_info.main(FLAGS.env, FLAGS.seed, FLAGS.steps)
 
 
+def _fetch_data(results_dir):  # pylint: disable=unused-argument
+    from building_blocks.image import fetch
+    mirrors = fetch.user_mirrors(FLAGS.data_mirror)
+    for task in FLAGS.tasks:
+        got = fetch.fetch_task(task, FLAGS.data_dir, mirrors, _log)
+        _log("fetch_data: %s: %s" % (task, "%d file(s) downloaded" % got if got
+                                     else "all files present and checked"))
+
+
 HANDLERS = {"train_teacher": _train_teacher, "distill": _distill, "run_all": _run_all,
             "fig2_teacher": _fig2_teacher, "fig2_distill": _fig2_distill, "tables": _tables,
-            "check": _check, "report": _report, "bench": _bench, "env_info": _env_info}
-NO_PROFILE = ("check", "report", "bench", "env_info")      # commands that take no profile
+            "check": _check, "report": _report, "bench": _bench, "env_info": _env_info,
+            "fetch_data": _fetch_data}
+NO_PROFILE = ("check", "report", "bench", "env_info", "fetch_data")  # take no profile
 CREATES_RESULTS = ("train_teacher", "distill", "run_all")  # may make --results_dir
 
 
@@ -267,7 +287,7 @@ def main(argv):
     results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
     _default_profile(command)
     try:
-        if command not in ("bench", "env_info"):
+        if command not in ("bench", "env_info", "fetch_data"):
             _check_writable(results_dir, create=command in CREATES_RESULTS)
         HANDLERS[command](results_dir)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,

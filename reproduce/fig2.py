@@ -184,6 +184,8 @@ class Fig2(Family):
     outputs = (CSV_FILE, FIGURE_FILE)
 
     def preflight(self, data_dir):
+        from building_blocks.image import fetch  # pylint: disable=g-import-not-at-top
+        fetch.ensure(["mnist"], data_dir)  # fetched if missing; KMNIST (k >= 6) only by hand
         image_tasks.load_image_task("mnist", data_dir)
         if kmnist.is_available(data_dir):
             kmnist.load_kmnist(data_dir)  # present but corrupt: stop now, naming the file

@@ -43,11 +43,15 @@ class Table1(Family):
         from building_blocks.image import cifar10  # pylint: disable=g-import-not-at-top
         from building_blocks.image import image_tasks  # pylint: disable=g-import-not-at-top
         from reproduce import tables  # pylint: disable=g-import-not-at-top
+        from building_blocks.image import fetch  # pylint: disable=g-import-not-at-top
         tables.table1_rows([], "", tables.load_paper_reference())  # every paper row present
+        fetch.ensure(configs.IMAGE_TASKS, data_dir)  # MNIST, Fashion-MNIST: fetched if missing
         for task in configs.IMAGE_TASKS:
             image_tasks.load_image_task(task, data_dir)
-        # CIFAR-10 cannot be downloaded here: absent, its cells are skipped and reported "not
-        # run: data missing"; present, a corrupt or altered file stops the grid now.
+        # CIFAR-10 is not fetched by run_all (170 MB, and its cells are GPU-scale): absent, its
+        # cells are skipped and reported "not run: data missing" (`python -m reproduce
+        # fetch_data --tasks cifar10` gets it); present, a corrupt or altered file stops the
+        # grid now.
         if cifar10.is_available(data_dir):
             image_tasks.load_image_task("cifar10", data_dir)
         else:

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.skipif(
     not os.path.isdir(os.path.join(resolve_data_dir(), "mnist")) and not os.environ.get("CI"),
     reason="no MNIST under the data directory (set GAS_DATA_DIR)")
 
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0", MPLBACKEND="Agg")
+# GAS_NO_FETCH: run_all must not try the network for a deliberately missing file here.
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0", MPLBACKEND="Agg",
+           GAS_NO_FETCH="1")
 for _name in ("GAS_TEST_PAUSE_WRITE", "GAS_PAPER_REFERENCE", "RAY_ADDRESS"):
     ENV.pop(_name, None)
 DATA = resolve_data_dir()
@@ -152,6 +154,8 @@ CASES = [
     Case("unknown_backend", RUN_ALL + ["--backend", "spark"], None, "--backend"),
     Case("unknown_cells", ["run_all", "--cells", "mnist/zskd/*"] + SMOKE, None, "mnist/zskd/*"),
     Case("unknown_command", ["frobnicate"], None, "frobnicate"),
+    Case("fetch_unknown_task", ["fetch_data", "--tasks", "svhn", "--data_dir", "{tmp}/d"], None,
+         "svhn"),
     Case("unknown_set_key", DISTILL + ["--set", "student_stepz=3"], None, "student_stepz"),
     Case("set_without_value", DISTILL + ["--set", "student_steps"], None, "student_steps"),
     Case("missing_method", ["distill", "--task", "mnist"] + SMOKE, None, "--method"),

@@ -60,3 +60,12 @@ def test_docker_mujoco_additions_do_not_contradict_the_lock():
 def test_tf2_lock_is_exact():
     tf2 = pins("requirements-tf2.lock")
     assert tf2["tensorflow-cpu"].startswith("2.")
+
+
+def test_docker_image_fetches_mnist_before_declaring_the_data_volume():
+    with open(os.path.join(REPO, "Dockerfile")) as f:
+        dockerfile = f.read()
+    fetch = dockerfile.index("reproduce fetch_data --tasks mnist,fashion_mnist --data_dir /data")
+    assert "GAS_DATA_DIR=/data" in dockerfile[:fetch]
+    assert fetch < dockerfile.index('VOLUME ["/data"]') < dockerfile.index("RUN ./run_tests.sh")
+

@@ -70,9 +70,9 @@ def _open_idx(path_without_gz):
             except (OSError, EOFError, gzip.BadGzipFile if hasattr(gzip, "BadGzipFile") else OSError) as e:
                 raise DataError("%s is corrupt (%s). Replace it with a fresh copy of the file."
                                 % (path, e))
-    raise DataError("missing dataset file: %s(.gz). Put the IDX file there, or point "
-                    "--data_dir or GAS_DATA_DIR at the folder that holds it."
-                    % path_without_gz)
+    raise DataError("missing dataset file: %s(.gz). Download it with `python -m reproduce "
+                    "fetch_data`, put the IDX file there, or point --data_dir or GAS_DATA_DIR at "
+                    "the folder that holds it." % path_without_gz)
 
 
 def parse_idx(raw, path="<bytes>"):
