@@ -17,7 +17,7 @@ import time
 
 from building_blocks.common.io_utils import atomic_write_json, remove_stale_temp_files
 from building_blocks.common.progress import format_duration
-from reproduce import cells, diverged, families, provenance, registry
+from reproduce import cells, configs, diverged, families, provenance, registry
 
 
 class GridError(Exception):
@@ -279,7 +279,8 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     requested = registry.get(only)
     seeds = tuple(seeds) if seeds else None
     jobs = max(1, jobs)
-    threads = threads or max(1, (os.cpu_count() or 1) // jobs)
+    threads = (threads or configs.CELL_THREADS.get(profile)
+               or max(1, (os.cpu_count() or 1) // jobs))
     results_dir = os.path.abspath(results_dir)
     teachers, students, todo = _plan(requested, profile, seeds, results_dir, data_dir,
                                      retrain_teachers, cell_patterns, log)

@@ -119,3 +119,23 @@ def test_family_record_keeps_a_summary_of_earlier_invocations(tmp_path):
     with open(path, "w") as f:   # a rerun that skipped every cell adds nothing
         json.dump({"cells_run": 0, "earlier_invocations": second["earlier_invocations"]}, f)
     assert len(grid.with_earlier_invocations(path, {})["earlier_invocations"]) == 2
+
+
+@pytest.mark.parametrize("profile,expected", [("smoke", 1), ("quick", 1)])
+def test_a_cells_threads_come_from_the_profile_not_from_jobs(tmp_path, monkeypatch, profile,
+                                                             expected):
+    """The same cell gets the same command line (and so the same numbers) under --jobs 1 and
+    --jobs 2: its intra-op threads are the profile's."""
+    from reproduce import grid
+    seen = []
+
+    def fake_execute(teachers, students, flags, jobs, log, executor=None):
+        seen.append((jobs, flags["threads"], grid.cell_command(students[0], flags)))
+        return []
+    monkeypatch.setattr(grid, "execute_cells", fake_execute)
+    monkeypatch.setattr(grid, "_write_outputs", lambda *a: None)
+    for jobs in (1, 2):
+        grid.run_all(profile, ["table1"], jobs, str(tmp_path), seeds=[0], log=lambda m: None,
+                     cell_patterns=["mnist/noise_kd/*"])
+    assert [s[:2] for s in seen] == [(1, expected), (2, expected)]
+    assert seen[0][2] == seen[1][2]
