@@ -27,7 +27,11 @@ def _cell(row):
     ours = row["mean"] + ((" ± " + row["std"]) if row["std"] else "") + " (n=%s%s)" % (
         row["n"], diverged.count_suffix(row.get("note", "")))
     paper = row["paper_mean"] + ((" ± " + row["paper_std"]) if row["paper_std"] else "")
-    return "%s · paper %s · *%s*" % (ours, paper or "–", row["verdict"])
+    relative = ""
+    if row.get("teacher_ratio"):  # our teacher was not reproduced: judged relative to it
+        relative = " (÷ teacher %s, paper %s)" % (row["teacher_ratio"],
+                                                  row["paper_teacher_ratio"])
+    return "%s · paper %s · *%s*%s" % (ours, paper or "–", row["verdict"], relative)
 
 
 def _table(name, rows):

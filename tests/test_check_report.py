@@ -59,3 +59,30 @@ def test_report_renders_tables_verdicts_and_deviations(tmp_path):
     text = open(path).read()
     assert "98.80 ± 0.100 (n=3) · paper 98.79 ± 0.075 · *within 1σ*" in text
     assert "## Deviations from the paper" in text and "student learning rate" in text
+
+
+def test_students_of_a_teacher_that_was_not_reproduced_are_judged_relative_to_it(tmp_path):
+    """Our teacher far below the paper's: each student is compared as student ÷ teacher with
+    the paper's ratio; a teacher within 5% keeps the absolute verdicts; a ratio of negative
+    scores means nothing."""
+    write_table(tmp_path,
+                "teacher,halfcheetah,1500.0,30.0,1,7698.0,103.1,quick,\n"
+                "gas,halfcheetah,1480.0,40.0,5,6580.0,445.3,quick,\n"     # 0.987 vs 0.855
+                "dafl,halfcheetah,1470.0,20.0,5,-0.387,0.209,quick,\n"    # 0.98 vs ~0
+                "student_kd,halfcheetah,1300.0,250.0,5,7199.0,459.9,quick,\n"  # 0.867 vs 0.935
+                "teacher,mnist,98.97,,1,98.91,,quick,\n"
+                "gas,mnist,96.5,0.5,3,97.25,0.3,quick,\n"
+                "teacher,pong,-5.0,1.0,1,20.9,0.2,quick,\n"
+                "gas,pong,-21.0,0.0,5,-20.54,0.5,quick,\n")
+    rows = {(r["method"], r["task"]): r for r in check.run_check(str(tmp_path),
+                                                                  log=lambda _: None)}
+    assert rows[("teacher", "halfcheetah")]["verdict"] == "outside"
+    assert rows[("gas", "halfcheetah")]["verdict"] == "relative outside"
+    assert rows[("gas", "halfcheetah")]["teacher_ratio"] == "0.987"
+    assert rows[("gas", "halfcheetah")]["paper_teacher_ratio"] == "0.855"
+    assert rows[("dafl", "halfcheetah")]["verdict"] == "relative outside"
+    # σ of the ratio: max(459.9 / 7698, 250 / 1500) = 0.167 ≥ |0.867 − 0.935|
+    assert rows[("student_kd", "halfcheetah")]["verdict"] == "relative within 1σ"
+    assert rows[("gas", "mnist")]["verdict"] == "within 2σ"  # teacher within 5%: absolute
+    assert rows[("gas", "mnist")]["teacher_ratio"] == ""
+    assert rows[("gas", "pong")]["verdict"] == "teacher not reproduced"
