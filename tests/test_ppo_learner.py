@@ -139,7 +139,7 @@ def test_buffer_scales_rewards_before_the_version_lag_rule():
 
 
 @pytest.mark.parametrize("task,sigma", [("humanoid", 0.2), ("humanoid_standup", 0.2),
-                                        ("halfcheetah", 1.0)])
+                                        ("halfcheetah", math.exp(-1.0)), ("mountaincar", 1.0)])
 def test_teacher_log_std_starts_at_the_tasks_initial_value(task, sigma):
     config = rl_configs.ppo_config(task, "quick")
     spec = ENVS.env_spec(task)
@@ -152,6 +152,7 @@ def test_teacher_log_std_starts_at_the_tasks_initial_value(task, sigma):
             log_std = sess.run(policy.log_std)
     np.testing.assert_allclose(np.exp(log_std), sigma, rtol=1e-6)
     assert 2 * sigma <= spec.action_high.max() + 1e-9 or math.isclose(sigma, 1.0)
+    assert math.isclose(config.initial_log_std, math.log(sigma), abs_tol=1e-12)
 
 
 def test_mountaincar_keeps_the_literal_learner_and_the_mujoco_tasks_the_epoch_reading():
