@@ -104,6 +104,15 @@ class DistillConfig(_DistillCell):
         return self
 
 
+def check_choice(field, value, choices):
+    """ConfigError unless ``value`` is one of ``choices``: "<field> must be 'a', 'b' or 'c',
+    got 'x'"."""
+    if value not in choices:
+        quoted = ["'%s'" % c for c in choices]
+        raise ConfigError("%s must be %s or %s, got %r"
+                          % (field, ", ".join(quoted[:-1]), quoted[-1], value))
+
+
 def _parse_value(field, text):
     kind = field.type if isinstance(field.type, type) else eval_type_name(field.type)
     try:
@@ -178,9 +187,7 @@ class PolicyDistillConfig(_DistillCell):
             raise ConfigError("reinit_every and eval_every must be >= 0, eval_episodes >= 1")
         if self.eval_max_frames < 0:
             raise ConfigError("eval_max_frames must be >= 0 (0: gym's limit)")
-        if self.generator_output not in ("normalizer", "batch_norm"):
-            raise ConfigError("generator_output must be 'normalizer' or 'batch_norm', got %r"
-                              % self.generator_output)
+        check_choice("generator_output", self.generator_output, ("normalizer", "batch_norm"))
         if self.method == "student_kd" and self.rollout_transitions < self.batch_size:
             raise ConfigError("student_kd needs rollout_transitions >= batch_size")
         return self

@@ -2,7 +2,7 @@
 in reproduce/rl_configs.py; overrides via ``--set key=value`` (building_blocks.common.config)."""
 import dataclasses
 
-from building_blocks.common.config import ConfigError
+from building_blocks.common.config import ConfigError, check_choice
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,16 +61,12 @@ class PPOConfig:
         if self.num_envs < self.num_workers:
             raise ConfigError("num_envs %d < num_workers %d: every worker needs an env"
                               % (self.num_envs, self.num_workers))
-        if self.actor_backend not in ("process", "inline", "ray"):
-            raise ConfigError("actor_backend must be 'process', 'inline' or 'ray', got %r"
-                              % self.actor_backend)
+        check_choice("actor_backend", self.actor_backend, ("process", "inline", "ray"))
         if self.eval_max_frames < 0:
             raise ConfigError("eval_max_frames must be >= 0 (0: gym's limit)")
         if self.max_version_lag < 0:
             raise ConfigError("max_version_lag must be >= 0")
-        if self.gradient_steps_unit not in ("epochs", "minibatches"):
-            raise ConfigError("gradient_steps_unit must be 'epochs' or 'minibatches', got %r"
-                              % self.gradient_steps_unit)
+        check_choice("gradient_steps_unit", self.gradient_steps_unit, ("epochs", "minibatches"))
         if self.target_kl < 0 or self.reward_clip <= 0 or self.checkpoint_every_s < 0:
             raise ConfigError("target_kl and checkpoint_every_s must be >= 0 and reward_clip "
                               "> 0: %s" % (self,))
