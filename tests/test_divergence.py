@@ -156,7 +156,7 @@ def _fig2_cell(monkeypatch, results, written):
 
 
 def _policy_cell(monkeypatch, results, written):
-    monkeypatch.setattr(policy_runner, "distill_policy", _diverging(5, written))
+    monkeypatch.setattr(policy_runner, "distill_policy", _diverging(6, written))
     teacher = _fake_teacher(os.path.join(results, "t.npz"))
     rl_distill.run_rl_distill("gas", "cartpole", "smoke", 1, results,
                               overrides=["student_lr=nan"], log=lambda _: None,
