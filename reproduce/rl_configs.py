@@ -12,6 +12,7 @@ import dataclasses
 import math
 
 from building_blocks.common.config import ConfigError, apply_overrides
+from building_blocks.rl.envs.specs import ATARI_TASKS
 from building_blocks.rl.ppo_config import PPOConfig
 
 PROFILES = ("paper", "quick", "smoke")
@@ -54,7 +55,7 @@ INITIAL_LOG_STD = {"humanoid": math.log(0.2), "humanoid_standup": math.log(0.2),
 TASK_LEARNER = {"mountaincar": {"gradient_steps_unit": "minibatches", "normalize_reward": False,
                                 "anneal_lr": False, "target_kl": 0.0}}
 RL_TEACHER_SEED = 0
-ALE_TASKS = ("pong", "breakout", "seaquest", "enduro", "pong_lowdim")
+ALE_TASKS = ATARI_TASKS  # the env specs' frame-observation tasks
 # smoke only: an evaluation game ends after 18,000 emulator frames (5 minutes of play, the cap
 # of Machado et al. 2018). An untrained argmax policy may never end a game (a Seaquest
 # submarine that stays at the surface), and gym's 400,000 frames took over 10 minutes per

@@ -139,3 +139,23 @@ def test_env_throughput_reports_rates():
         assert result[key] > 0
     assert result["vec_over_single"] == pytest.approx(
         result["vec_env_steps_per_s"] / result["single_env_steps_per_s"])
+
+
+def test_the_image_experiments_and_the_task_lists_never_import_gym():
+    """With gym made unimportable, the grid, Table 1's cells, the registry (which lists the RL
+    families), policies and the task specs still import: gym is loaded only to make an env
+    (the TF 2.x lane has no gym)."""
+    code = ("import sys\n"
+            "sys.modules['gym'] = None\n"
+            "import reproduce.cells, reproduce.registry, reproduce.grid, reproduce.rl_configs\n"
+            "import building_blocks.rl.policies, building_blocks.rl.policy_runner\n"
+            "from building_blocks.rl import envs\n"
+            "assert envs.ATARI_TASKS == ('pong', 'breakout', 'seaquest', 'enduro', "
+            "'pong_lowdim')\n"
+            "try:\n"
+            "    envs.make_env('cartpole', 0)\n"
+            "except ImportError:\n"
+            "    print('gym-free')\n")
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=300, cwd=REPO)
+    assert out.stdout.decode().strip().endswith("gym-free"), out.stdout.decode()[-2000:]

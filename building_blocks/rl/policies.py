@@ -22,6 +22,7 @@ from building_blocks.common.network import Network
 from building_blocks.common.config import ConfigError
 from building_blocks.common.seeds import variable_seed
 from building_blocks.common.tf_compat import tf
+from building_blocks.rl.envs.specs import ATARI_TASKS
 
 PolicyOutput = collections.namedtuple("PolicyOutput",
                                       ["logits", "mean", "log_std", "value", "features"])
@@ -204,7 +205,7 @@ class ImpalaPolicy(Network):
 
 # Table 5 (teachers); HalfCheetah has no row: CHOICE MLP[64, 64] like the other MuJoCo tasks.
 # Students of vector tasks (CHOICE): half the teacher's width, as ImpalaHalf and LeNet-5-Half.
-_ALE = ("pong", "breakout", "seaquest", "enduro", "pong_lowdim")
+_ALE = ATARI_TASKS
 TEACHER_MLP = {"humanoid": (64, 64), "humanoid_standup": (64, 64), "halfcheetah": (64, 64),
                "mountaincar": (512,), "cartpole": (512,)}
 

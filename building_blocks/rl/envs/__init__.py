@@ -8,16 +8,21 @@ Modules: specs (EnvSpec, ENV_SPECS), task_env (the wrapper), mujoco_tasks (HalfC
 Humanoid, HumanoidStandup on the official mujoco bindings or mujoco-py), atari (preprocessing),
 vec (VecEnv).
 """
-import gym
-from gym.wrappers import TimeLimit
-
 from building_blocks.rl.envs.specs import (ATARI_TASKS, ENV_SPECS, MUJOCO_TASKS, EnvSpec,
-                                        env_spec)
-from building_blocks.rl.envs.task_env import TaskEnv
+                                           env_spec)
 from building_blocks.rl.envs.vec import VecEnv
 
 __all__ = ["EnvSpec", "ENV_SPECS", "env_spec", "make_env", "make_vec_env", "vec_env_seed",
            "TaskEnv", "VecEnv", "MUJOCO_TASKS", "ATARI_TASKS"]
+
+
+def __getattr__(name):
+    """``TaskEnv`` on first use (PEP 562): importing this package (for the task specs) does not
+    import gym, so the image experiments and the TF 2.x lane run without it."""
+    if name == "TaskEnv":
+        from building_blocks.rl.envs.task_env import TaskEnv  # pylint: disable=g-import-not-at-top
+        return TaskEnv
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 def make_env(name, seed, episodic_life=False, clip_rewards=False, mujoco_backend=None,
@@ -28,6 +33,9 @@ def make_env(name, seed, episodic_life=False, clip_rewards=False, mujoco_backend
     are full games with the raw score. mujoco_backend: 'mujoco' | 'mujoco_py' | None (auto).
     max_frames: Atari only, a game's emulator-frame limit in place of gym's 400,000.
     """
+    import gym  # pylint: disable=g-import-not-at-top
+    from gym.wrappers import TimeLimit  # pylint: disable=g-import-not-at-top
+    from building_blocks.rl.envs.task_env import TaskEnv  # pylint: disable=g-import-not-at-top
     spec = env_spec(name)
     if name in ATARI_TASKS:
         from building_blocks.rl.envs.atari import AtariTask

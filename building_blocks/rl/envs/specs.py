@@ -55,7 +55,8 @@ ENV_SPECS = collections.OrderedDict((spec.name, spec) for spec in [
 ])
 
 MUJOCO_TASKS = ("halfcheetah", "humanoid", "humanoid_standup")
-ATARI_TASKS = ("pong", "breakout", "seaquest", "enduro", "pong_lowdim")
+# The ALE tasks are the ones with frame observations (the one list of them).
+ATARI_TASKS = tuple(name for name, spec in ENV_SPECS.items() if spec.obs_dtype == "uint8")
 
 
 def env_spec(name):
