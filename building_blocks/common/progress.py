@@ -16,10 +16,17 @@ def format_duration(seconds):
 
 
 class Progress(object):
-    """Prints 'label step/total … ETA' at most every ``every_s`` seconds."""
+    """Prints 'label step/total … ETA' at most every ``every_s`` seconds. The ETA is the rate
+    of this process (steps since ``start_from``, 0 by default) times the steps left, so a
+    resumed run does not count the steps of an earlier sitting as done in this one."""
 
-    def __init__(self, label, total, log, every_s=30.0):
+    def __init__(self, label, total, log, every_s=30.0, start_step=0):
         self.label, self.total, self.log, self.every_s = label, total, log, every_s
+        self.start_from(start_step)
+
+    def start_from(self, step):
+        """A resumed run: the clock (elapsed, ETA) starts now, at ``step``."""
+        self.start_step = step
         self.start = self._last = time.time()
 
     def update(self, step, extra="", force=False):
@@ -28,7 +35,7 @@ class Progress(object):
             return
         self._last = now
         elapsed = now - self.start
-        eta = elapsed / max(step, 1) * (self.total - step)
+        eta = elapsed / max(step - self.start_step, 1) * (self.total - step)
         self.log("%s %d/%d (%.0f%%) elapsed %s ETA %s %s" % (
             self.label, step, self.total, 100.0 * step / self.total, format_duration(elapsed),
             format_duration(eta), extra))

@@ -95,6 +95,7 @@ def train_rounds(sess, config, distiller, state, evaluate, progress, scalars, pa
                             student_loss=distiller.student_loss)
     generator_fetches = dict(distiller.generator_fetches, train=distiller.generator_train_op)
     last = {}
+    progress.start_from(state["step"])  # a resumed cell: ETA from this sitting's rate
     while state["step"] < config.student_steps:
         for _ in range(min(config.student_steps_per_round,
                            config.student_steps - state["step"])):

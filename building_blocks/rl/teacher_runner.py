@@ -252,7 +252,7 @@ class TeacherRun(object):
     def _loop(self, backend):
         config, state = self.config, self.state
         progress = Progress("ppo %s" % config.task, config.total_transitions, self.log,
-                            config.log_every_s)
+                            config.log_every_s, start_step=state.transitions)
         last_checkpoint = time.time()
         while state.transitions < config.total_transitions:
             for rollout in backend.get_rollouts(timeout_s=1.0):
