@@ -6,7 +6,8 @@
 # The host needs an NVIDIA driver >= 410.48 and the NVIDIA container toolkit.
 #
 #   docker build -t gas-repro .
-#   docker run --gpus all -v /path/to/data:/data -v "$PWD/results:/app/results" gas-repro
+#   docker run --gpus all -v /path/to/data:/data -v "$PWD/runs:/app/runs" gas-repro
+#   (a run writes runs/<profile>/; results/ in the image is the shipped reference)
 #   docker run --gpus all gas-repro ./run_all.sh --profile paper --jobs 1
 #   docker run --gpus all gas-repro ./run_tests.sh --tf1-only   # unit tests
 #   (--tf1-only: the image has no Python 3.11 for run_tests.sh's TF 2.x lane)

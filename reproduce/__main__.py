@@ -6,8 +6,11 @@
     python -m reproduce run_all --profile quick --only table1 --jobs 2
     python -m reproduce run_all --profile quick --backend ray [--ray_address HOST:PORT]
     python -m reproduce tables --profile quick [--only table1]
-    python -m reproduce check [--require 0.5]
-    python -m reproduce report
+    python -m reproduce check [--require 0.5] [--results_dir results]
+    python -m reproduce report [--results_dir results]
+
+Every command reads and writes runs/<profile>/ unless given --results_dir; results/ is the
+shipped reference (reproduce/run_folders.py).
     python -m reproduce bench [--torch_python PATH] [--bench_envs cartpole,halfcheetah]
     python -m reproduce env_info --env humanoid --seed 0 --steps 1000
     python -m reproduce fetch_data [--tasks mnist,fashion_mnist,cifar10,kmnist] [--data_mirror URL]
@@ -39,7 +42,10 @@ flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environmen
                      lower_bound=0)
 flags.DEFINE_string("data_dir", None, "Dataset folder (default: $GAS_DATA_DIR, else "
                     "../shared/data).")
-flags.DEFINE_string("results_dir", None, "Results folder (default: results/ in the repo).")
+flags.DEFINE_string("results_dir", None, "Results folder (default: runs/<profile> in the repo, "
+                    "a user's own run; rerunning a command resumes it). results/ holds the "
+                    "shipped reference and is written only when named here (--results_dir "
+                    "results), as the maintainers do.")
 flags.DEFINE_integer("threads", 0, "Intra-op threads per process (0: TF default).",
                      lower_bound=0)
 flags.DEFINE_integer("jobs", 1, "Cells run in parallel by run_all.", lower_bound=1)
@@ -83,6 +89,9 @@ flags.DEFINE_list("bench_rl", [], "bench: RL tasks whose actor env steps/s (work
                   "vs the raw simulator) and learner updates/s to measure.")
 flags.DEFINE_integer("k", None, "fig2_teacher/fig2_distill: exemplars per class (1-5 MNIST "
                      "digits; 6-10 add Kuzushiji-MNIST symbols).", lower_bound=1)
+flags.DEFINE_bool("reuse_reference_teachers", False, "run_all: start the run folder with "
+                  "copies of the shipped reference's finished teachers of the same profile "
+                  "(results/<profile>/teachers), so only the students are reproduced.")
 flags.DEFINE_bool("retrain_teachers", False, "run_all: train the requested families' teachers "
                   "anew even if present (shipped); students of a changed teacher are rerun.")
 flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells within 2 sigma "
@@ -177,7 +186,8 @@ def _run_all(results_dir):
     grid.run_all(FLAGS.profile, FLAGS.only or list(registry.REGISTRY), FLAGS.jobs, results_dir,
                  FLAGS.data_dir, _seeds(), FLAGS.threads, _log, FLAGS.retrain_teachers,
                  backend=FLAGS.backend, ray_address=FLAGS.ray_address,
-                 gpus_per_cell=FLAGS.gpus_per_cell, cell_patterns=FLAGS.cells)
+                 gpus_per_cell=FLAGS.gpus_per_cell, cell_patterns=FLAGS.cells,
+                 reuse_reference_teachers=FLAGS.reuse_reference_teachers)
 
 
 def _fig2_teacher(results_dir):
@@ -249,7 +259,8 @@ HANDLERS = {"train_teacher": _train_teacher, "distill": _distill, "run_all": _ru
             "fig2_teacher": _fig2_teacher, "fig2_distill": _fig2_distill, "tables": _tables,
             "check": _check, "report": _report, "bench": _bench, "env_info": _env_info,
             "fetch_data": _fetch_data}
-NO_PROFILE = ("check", "report", "bench", "env_info", "fetch_data")  # take no profile
+NO_RESULTS = ("bench", "env_info", "fetch_data")  # read and write no results folder
+NO_PROFILE = NO_RESULTS  # check and report take one only to find the default runs/<profile>
 CREATES_RESULTS = ("train_teacher", "distill", "run_all")  # may make --results_dir
 
 
@@ -283,11 +294,13 @@ def main(argv):
     from building_blocks.common.checkpoint import CheckpointError
     from building_blocks.common.config import ConfigError
     from building_blocks.image.data import DataError
-    from reproduce import cells, check, diverged, grid, tables
-    results_dir = FLAGS.results_dir or cells.DEFAULT_RESULTS_DIR
-    _default_profile(command)
+    from reproduce import check, diverged, grid, run_folders, tables
+    if not (command in ("check", "report") and FLAGS.results_dir):
+        _default_profile(command)
+    results_dir = FLAGS.results_dir or (None if command in NO_RESULTS else
+                                        run_folders.default_results_dir(FLAGS.profile))
     try:
-        if command not in ("bench", "env_info", "fetch_data"):
+        if command not in NO_RESULTS:
             _check_writable(results_dir, create=command in CREATES_RESULTS)
         HANDLERS[command](results_dir)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,

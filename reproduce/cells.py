@@ -28,8 +28,6 @@ from building_blocks.common.divergence import Diverged
 from building_blocks.common.io_utils import atomic_write_bytes, atomic_write_json
 from reproduce import configs, diverged, methods, provenance
 
-DEFAULT_RESULTS_DIR = os.path.join(data_lib.REPO_ROOT, "results")
-
 Cell = collections.namedtuple("Cell", ["kind", "task", "method", "seed"])
 
 

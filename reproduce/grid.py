@@ -17,7 +17,7 @@ import time
 
 from building_blocks.common.io_utils import atomic_write_json, remove_stale_temp_files
 from building_blocks.common.progress import format_duration
-from reproduce import cells, configs, diverged, families, provenance, registry
+from reproduce import cells, configs, diverged, families, provenance, registry, run_folders
 
 
 class GridError(Exception):
@@ -212,15 +212,18 @@ def with_earlier_invocations(record_path, run_info):
 
 
 def _plan(requested, profile, seeds, results_dir, data_dir, retrain_teachers, cell_patterns,
-          log):
-    """(teachers, students, todo) of the requested families after --cells and
-    --retrain_teachers; each family's preflight first (fail fast on bad data)."""
+          log, reuse_reference_teachers=False):
+    """(teachers, students, todo) of the requested families after --cells,
+    --retrain_teachers and --reuse_reference_teachers; each family's preflight first (fail
+    fast on bad data)."""
     for family in requested:
         family.preflight(data_dir)
     teachers, students = collect_cells(requested, profile, seeds, results_dir, data_dir)
     teachers, students = select_cells(teachers, students, cell_patterns)
     if retrain_teachers:
         forget_teachers(teachers, log)
+    elif reuse_reference_teachers:
+        run_folders.reuse_reference_teachers(teachers, students, results_dir, log)
     return teachers, students, [c for c in teachers + students if needs_run(c)]
 
 
@@ -260,9 +263,20 @@ def _write_outputs(requested, results_dir, profile, run_info, log):
     report.write_report(results_dir, log)
 
 
+def _say_folder(results_dir, log):
+    if run_folders.is_reference(results_dir):
+        log("run_all: writing into the shipped reference %s (named by --results_dir)"
+            % run_folders.display(results_dir))
+    else:
+        log("run_all: results go to %s; the shipped reference in %s is not written. Rerun the "
+            "same command to resume this folder's unfinished cells." % (
+                run_folders.display(results_dir),
+                run_folders.display(run_folders.REFERENCE_DIR)))
+
+
 def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads=0, log=print,
             retrain_teachers=False, backend="local", ray_address=None, gpus_per_cell=0,
-            cell_patterns=None):
+            cell_patterns=None, reuse_reference_teachers=False):
     """Runs the requested families; raises GridError if a cell failed (after writing the
     outputs of every finished cell).
 
@@ -271,19 +285,26 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     ``ray_address``, else on a local Ray instance; see reproduce/ray_backend.py).
     ``retrain_teachers``: train the families' teachers anew even if present; students of a
     teacher whose weights change are rerun.
-    ``cell_patterns``: run only the cells matching these (fnmatch) and the teachers they need."""
+    ``cell_patterns``: run only the cells matching these (fnmatch) and the teachers they need.
+    ``reuse_reference_teachers``: copy the shipped reference's finished teachers of this
+    profile into ``results_dir`` first (``run_folders``)."""
     if backend not in BACKENDS:
         raise GridError("unknown --backend %r; choose one of %s" % (backend, ", ".join(BACKENDS)))
     if ray_address and backend != "ray":
         raise GridError("--ray_address needs --backend ray")
+    if retrain_teachers and reuse_reference_teachers:
+        raise GridError("--retrain_teachers and --reuse_reference_teachers contradict each "
+                        "other; give one")
     requested = registry.get(only)
     seeds = tuple(seeds) if seeds else None
     jobs = max(1, jobs)
     threads = (threads or configs.CELL_THREADS.get(profile)
                or max(1, (os.cpu_count() or 1) // jobs))
     results_dir = os.path.abspath(results_dir)
+    _say_folder(results_dir, log)
     teachers, students, todo = _plan(requested, profile, seeds, results_dir, data_dir,
-                                     retrain_teachers, cell_patterns, log)
+                                     retrain_teachers, cell_patterns, log,
+                                     reuse_reference_teachers)
     all_cells = teachers + students
     log("run_all: profile %s, families %s, seeds %s, %d cells to run (%d already finished, "
         "skipped), %d job(s) × %d thread(s); logs in %s" % (
@@ -313,6 +334,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
         "cells_run": len(todo), "cells_skipped": len(all_cells) - len(todo), "failed": failed,
         "diverged": diverged_cells,
         "retrain_teachers": bool(retrain_teachers),
+        "reuse_reference_teachers": bool(reuse_reference_teachers),
         "wall_s": round(time.time() - start, 1), "finished": time.time(),
     }
     run_info.update(provenance.environment())

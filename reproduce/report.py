@@ -1,4 +1,6 @@
-"""results/REPORT.md, regenerated from the result CSVs, the archival check and the manifest."""
+"""<results>/REPORT.md, regenerated from the result CSVs, the archival check (against the
+paper), the reference check (against the shipped reference, for a run outside it) and the
+manifest."""
 import collections
 import json
 import os
@@ -6,7 +8,7 @@ import os
 from building_blocks.image.data import REPO_ROOT
 from building_blocks.common.io_utils import atomic_write_text
 from building_blocks.common.progress import format_duration
-from reproduce import check, diverged, tables
+from reproduce import check, diverged, reference_check, run_folders, tables
 
 DEVIATIONS = os.path.join(REPO_ROOT, "DEVIATIONS.md")
 TITLES = {"table1": "Table 1: test accuracy (%) of data-free distillation",
@@ -21,9 +23,19 @@ FIGURES = (("figures/table1.png", "Table 1, ours beside the paper"),
            ("figures/fig4_samples_enduro.png", "Figure 4: Enduro, real frames beside GAS samples"))
 
 
-def _cell(row):
+def _reference(ref):
+    """' · reference R (verdict)' for a run outside the reference, else ''."""
+    if ref is None:
+        return ""
+    if ref["reference_n"] in ("", "0"):
+        return " · reference – (*%s*)" % ref["verdict"]
+    return " · reference %s%s (*%s*)" % (ref["reference_mean"], (" ± " + ref["reference_std"])
+                                         if ref["reference_std"] else "", ref["verdict"])
+
+
+def _cell(row, ref=None):
     if row["verdict"] in ("not run", "diverged"):
-        return row["verdict"]
+        return row["verdict"] + _reference(ref)
     ours = row["mean"] + ((" ± " + row["std"]) if row["std"] else "") + " (n=%s%s)" % (
         row["n"], diverged.count_suffix(row.get("note", "")))
     paper = row["paper_mean"] + ((" ± " + row["paper_std"]) if row["paper_std"] else "")
@@ -31,10 +43,11 @@ def _cell(row):
     if row.get("teacher_ratio"):  # our teacher was not reproduced: judged relative to it
         relative = " (÷ teacher %s, paper %s)" % (row["teacher_ratio"],
                                                   row["paper_teacher_ratio"])
-    return "%s · paper %s · *%s*%s" % (ours, paper or "–", row["verdict"], relative)
+    return "%s · paper %s · *%s*%s%s" % (ours, paper or "–", row["verdict"], relative,
+                                         _reference(ref))
 
 
-def _table(name, rows):
+def _table(name, rows, references):
     tasks = list(collections.OrderedDict.fromkeys(r["task"] for r in rows))
     methods = list(collections.OrderedDict.fromkeys(r["method"] for r in rows))
     by_key = {(r["method"], r["task"]): r for r in rows}
@@ -42,11 +55,35 @@ def _table(name, rows):
              "| method | " + " | ".join(tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
     for method in methods:
         lines.append("| %s | %s |" % (method, " | ".join(
-            _cell(by_key[(method, t)]) if (method, t) in by_key else "–" for t in tasks)))
+            _cell(by_key[(method, t)], references.get((name, method, t)))
+            if (method, t) in by_key else "–" for t in tasks)))
     return "\n".join(lines) + "\n"
 
 
-def write_report(results_dir, log=print):
+def _reference_section(rows, reference_dir):
+    """Every number of the run beside the shipped reference's (reference_check.py)."""
+    if not rows:
+        return []
+    lines = ["## Beside the shipped reference", "",
+             "**%s** (`%s`; verdicts: reproduce/reference_check.py)" % (
+                 reference_check.summary(rows, reference_dir), reference_check.FILE_NAME), "",
+             "| table | method | task | this run | reference | verdict |", "|---" * 6 + "|"]
+    for r in rows:
+        ours = "–" if r["verdict"] == "not run" else "%s%s (n=%s)" % (
+            r["mean"], (" ± " + r["std"]) if r["std"] else "", r["n"])
+        ref = "–" if r["reference_n"] in ("", "0") else "%s%s (n=%s, %s)" % (
+            r["reference_mean"], (" ± " + r["reference_std"]) if r["reference_std"] else "",
+            r["reference_n"], r["reference_profile"])
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (r["table"], r["method"], r["task"],
+                                                          ours, ref, r["verdict"]))
+    return lines + [""]
+
+
+def write_report(results_dir, log=print, reference_dir=run_folders.REFERENCE_DIR):
+    """Writes <results_dir>/REPORT.md; outside the reference folder, every number also beside
+    the reference's (and reference_check.csv)."""
+    references = reference_check.run_reference_check(results_dir, log, reference_dir)
+    by_reference = {(r["table"], r["method"], r["task"]): r for r in references}
     try:
         rows = check.run_check(results_dir, log=lambda _: None)
     except check.CheckError:  # no table with paper numbers yet (e.g. only fig2 was run)
@@ -56,15 +93,25 @@ def write_report(results_dir, log=print):
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
             manifest = json.load(f)
+    folder = run_folders.display(results_dir)
+    is_reference = run_folders.is_reference(results_dir, reference_dir)
     parts = ["# gas-repro report", "",
-             "Generated by `python -m reproduce report` from `results/*.csv`, "
-             "`results/archival_check.csv` and `results/manifest.json`; do not edit by hand.",
+             "Generated by `python -m reproduce report` from `%s/*.csv`, "
+             "`%s/archival_check.csv` and `%s/manifest.json`; do not edit by hand."
+             % (folder, folder, folder),
+             "This folder is the shipped reference." if is_reference else
+             "This is a run outside the shipped reference (`%s`): each number is shown beside "
+             "the paper's and the reference's." % run_folders.display(reference_dir),
              "Verdicts: |ours − paper| within σ or 2σ, σ = max(paper σ, our σ across seeds).", "",
-             "**%s**" % check.summary(rows), "", "## Results", ""]
+             "**%s**" % check.summary(rows), ""]
+    if references:
+        parts += ["**%s**" % reference_check.summary(references, reference_dir), ""]
+    parts += ["## Results", ""]
     for name in collections.OrderedDict.fromkeys(r["table"] for r in rows):
-        parts.append(_table(name, [r for r in rows if r["table"] == name]))
+        parts.append(_table(name, [r for r in rows if r["table"] == name], by_reference))
     from reproduce import fig2  # pylint: disable=g-import-not-at-top
     parts += fig2.report_section(results_dir)
+    parts += _reference_section(references, reference_dir)
     parts += ["## Figures", ""]
     for path, caption in FIGURES:
         if os.path.exists(os.path.join(results_dir, path)):

@@ -214,6 +214,9 @@ CASES = [
          "total_transitions"),
     Case("unknown_actor_backend", RL_TEACHER + ["--set", "actor_backend=spark"], None,
          "actor_backend"),
+    Case("retrain_and_reuse_reference_teachers",
+         RUN_ALL + ["--retrain_teachers", "--reuse_reference_teachers"], None,
+         "--reuse_reference_teachers"),
     # Ray
     Case("ray_address_without_ray_backend", RUN_ALL + ["--ray_address", "127.0.0.1:1"], None,
          "--ray_address"),

@@ -135,6 +135,14 @@ def test_grid_writes_a_valid_table1_and_manifest(smoke_results):
     assert "archival check (smoke profile)" in out
     report = open(os.path.join(results, "REPORT.md")).read()
     assert "Table 1" in report and "| gas |" in report and "Deviations" in report
+    # a run outside the shipped reference: each number beside the reference's (quick there)
+    assert "reference check (against results, quick profile)" in out
+    assert "## Beside the shipped reference" in report and "other profile" in report
+    with open(os.path.join(results, "reference_check.csv")) as f:
+        checked = list(csv.DictReader(f))
+    assert {(r["method"], r["task"]) for r in checked if r["table"] == "table1"} >= {
+        ("gas", "mnist"), ("dafl", "fashion_mnist")}
+    assert all(r["verdict"] in ("other profile", "not run", "no reference") for r in checked)
 
 
 def test_resume_skips_finished_cells_and_reruns_missing_ones(smoke_results):
