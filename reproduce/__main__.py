@@ -98,8 +98,17 @@ flags.DEFINE_float("require", None, "check: minimum fraction of comparable cells
                    "of the paper; exit non-zero below it.", lower_bound=0.0, upper_bound=1.0)
 
 
+USAGE_ERROR = 2  # the exit code of every refused input (a diverged cell: diverged.EXIT_CODE)
+
+
 def _log(message):
     print(message, flush=True)
+
+
+def _fail(message):
+    """One 'error: ...' line on stderr and exit USAGE_ERROR."""
+    print("error: %s" % message, file=sys.stderr)
+    sys.exit(USAGE_ERROR)
 
 
 def _seeds():
@@ -108,17 +117,17 @@ def _seeds():
     try:
         seeds = [int(s) for s in FLAGS.seeds]
     except ValueError:
-        raise SystemExit("error: --seeds must be a comma-separated list of integers, got %s"
-                         % ",".join(FLAGS.seeds))
+        _fail("--seeds must be a comma-separated list of integers, got %s"
+              % ",".join(FLAGS.seeds))
     if any(s < 0 for s in seeds):
-        raise SystemExit("error: --seeds must be >= 0")
+        _fail("--seeds must be >= 0")
     return seeds
 
 
 def _require(*names):
     missing = [n for n in names if getattr(FLAGS, n) is None]
     if missing:
-        raise SystemExit("error: %s needs --%s" % (sys.argv[1], " --".join(missing)))
+        _fail("%s needs --%s" % (sys.argv[1], " --".join(missing)))
 
 
 def _parse_flags(argv):
@@ -126,9 +135,7 @@ def _parse_flags(argv):
     try:
         return FLAGS(argv)
     except flags.Error as e:
-        print("error: %s (python -m reproduce --helpshort lists the flags)"
-              % " ".join(str(e).split()), file=sys.stderr)
-        sys.exit(2)
+        _fail("%s (python -m reproduce --helpshort lists the flags)" % " ".join(str(e).split()))
 
 
 def _check_writable(path, create):
@@ -276,6 +283,18 @@ def _set_omp_threads(command):
             os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
+def _resolve_env():
+    """--env accepts a task name or its gym id (env_info prints both)."""
+    if not FLAGS.env:
+        return
+    from building_blocks.common.config import ConfigError
+    from building_blocks.rl.envs.specs import resolve_task
+    try:
+        FLAGS.env = resolve_task(FLAGS.env)
+    except ConfigError as e:
+        _fail(e)
+
+
 def _default_profile(command):
     if FLAGS.profile is None and command not in NO_PROFILE:
         from building_blocks.common.tf_compat import gpu_visible
@@ -287,9 +306,10 @@ def _default_profile(command):
 
 def main(argv):
     if len(argv) != 2 or argv[1] not in COMMANDS:
-        raise SystemExit("error: unknown command %s; usage: python -m reproduce {%s} [flags]"
-                         % (" ".join(argv[1:]) or "(none)", "|".join(COMMANDS)))
+        _fail("unknown command %s; usage: python -m reproduce {%s} [flags]"
+              % (" ".join(argv[1:]) or "(none)", "|".join(COMMANDS)))
     command = argv[1]
+    _resolve_env()
     _set_omp_threads(command)
     from building_blocks.common.checkpoint import CheckpointError
     from building_blocks.common.config import ConfigError
@@ -305,8 +325,7 @@ def main(argv):
         HANDLERS[command](results_dir)
     except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
             check.CheckError, tables.ResultsError) as e:
-        print("error: %s" % e, file=sys.stderr)
-        sys.exit(2)
+        _fail(e)
     except diverged.CellDiverged as e:  # a finished run without a result (run_all tells apart)
         print("error: %s" % e, file=sys.stderr)
         sys.exit(diverged.EXIT_CODE)

@@ -206,6 +206,8 @@ CASES = [
     # RL entry points (--env)
     Case("unknown_env_teacher", ["train_teacher", "--env", "pacman"] + SMOKE, None, "pacman"),
     Case("unknown_env_info", ["env_info", "--env", "pacman"], None, "pacman"),
+    Case("ambiguous_gym_id", ["env_info", "--env", "PongNoFrameskip-v4"], None,
+         "pong_lowdim"),
     Case("negative_env_info_steps", ["env_info", "--env", "cartpole", "--steps", "-5"], None,
          "--steps"),
     Case("non_integer_rl_steps", RL_TEACHER + ["--set", "total_transitions=1.5"], None,
@@ -266,7 +268,10 @@ def test_bad_input_gives_one_line_error_naming_the_culprit(case, finished, tmp_p
                                stderr=subprocess.PIPE, timeout=120)
     err = completed.stderr.decode()
     lines = [l for l in err.splitlines() if l.strip()]
-    assert completed.returncode != 0, (argv, completed.stdout.decode()[-2000:])
+    # one exit code for every refused input (issue 15: they mixed 1 and 2); 3 = diverged
+    expected = 3 if case.name in RUNS_BEFORE_FAILING else 2
+    assert completed.returncode == expected, (argv, completed.returncode,
+                                              completed.stdout.decode()[-2000:])
     assert "Traceback" not in err, err[-3000:]
     assert lines and lines[-1].startswith("error: "), err[-3000:]
     assert sum(l.startswith("error") for l in lines) == 1, err[-3000:]

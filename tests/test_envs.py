@@ -159,3 +159,29 @@ def test_the_image_experiments_and_the_task_lists_never_import_gym():
     out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, timeout=300, cwd=REPO)
     assert out.stdout.decode().strip().endswith("gym-free"), out.stdout.decode()[-2000:]
+
+
+def test_gym_warnings_carry_no_ansi_colour_codes():
+    """Issue 15: gym's 'Box bound precision lowered' warning printed raw '[33m' in logs."""
+    import warnings
+    from building_blocks.rl import envs
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env = envs.make_env("cartpole", seed=0)
+        import gym
+        gym.logger.warn("a %s warning", "test")
+        env.close()
+    messages = [str(w.message) for w in caught]
+    assert "WARN: a test warning" in messages
+    assert not any("\x1b[" in m for m in messages)
+
+
+def test_env_flag_accepts_a_tasks_gym_id():
+    from building_blocks.common.config import ConfigError
+    from building_blocks.rl.envs.specs import resolve_task
+    assert resolve_task("HalfCheetah-v2") == "halfcheetah"
+    assert resolve_task("humanoid") == "humanoid"
+    with pytest.raises(ConfigError, match="pong, pong_lowdim"):
+        resolve_task("PongNoFrameskip-v4")
+    with pytest.raises(ConfigError, match="HalfCheetah-v2"):
+        resolve_task("Hopper-v2")

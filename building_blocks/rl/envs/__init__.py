@@ -25,6 +25,12 @@ def __getattr__(name):
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
+def plain_gym_warnings(gym):
+    """gym 0.15's warnings carry ANSI colour codes (gym.logger.warn → colorize), which show as
+    raw '[33m' in log files: drop the colour, keep the text."""
+    gym.logger.colorize = lambda string, *args, **kwargs: string
+
+
 def make_env(name, seed, episodic_life=False, clip_rewards=False, mujoco_backend=None,
              max_frames=None):
     """One seeded env of task `name` in the gym 0.15 API, with gym 0.15's TimeLimit.
@@ -35,6 +41,7 @@ def make_env(name, seed, episodic_life=False, clip_rewards=False, mujoco_backend
     """
     import gym  # pylint: disable=g-import-not-at-top
     from gym.wrappers import TimeLimit  # pylint: disable=g-import-not-at-top
+    plain_gym_warnings(gym)
     from building_blocks.rl.envs.task_env import TaskEnv  # pylint: disable=g-import-not-at-top
     spec = env_spec(name)
     if name in ATARI_TASKS:

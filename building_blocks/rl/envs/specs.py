@@ -65,3 +65,20 @@ def env_spec(name):
         raise ConfigError("unknown environment %r; valid --env values: %s"
                           % (name, ", ".join(ENV_SPECS)))
     return ENV_SPECS[name]
+
+
+def resolve_task(name):
+    """The task name for ``name``, a task name or the gym id of exactly one task (e.g.
+    "HalfCheetah-v2" -> "halfcheetah"; "PongNoFrameskip-v4" is both pong and pong_lowdim, so
+    it must be given as a task name); ConfigError naming the valid values otherwise."""
+    if name in ENV_SPECS:
+        return name
+    matches = [task for task, spec in ENV_SPECS.items() if spec.gym_id == name]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ConfigError("--env %s is the gym id of several tasks (%s); give one of them"
+                          % (name, ", ".join(matches)))
+    raise ConfigError("unknown environment %r; valid --env values: %s (or their gym ids: %s)"
+                      % (name, ", ".join(ENV_SPECS),
+                         ", ".join(sorted({s.gym_id for s in ENV_SPECS.values()}))))
