@@ -5,6 +5,7 @@
 #      tf_compat), in .venv-tf2 (Python 3.11, see setup_env_tf2.sh) -- proves the same
 #      graph code runs on TF 2.x's compat.v1.
 # Usage: ./run_tests.sh [--tf1-only | --tf2-only] [extra pytest args, e.g. -k gas -x]
+#   (GAS_TF_BUILD=tf2 ./run_tests.sh = --tf2-only)
 # Extra pytest args go to every lane that runs. Exits non-zero if any lane fails; a lane
 # that collects no tests (pytest exit 5) is a failure -- except the TF 2.x lane when your
 # pytest args filtered out all its tests while the TF 1.15 lane ran too.
@@ -13,6 +14,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
 run_tf1=1 run_tf2=1
+# GAS_TF_BUILD=tf2 (the TF 2.x stack, as ./run_all.sh): the TF 2.x lane only.
+[ "${GAS_TF_BUILD:-cpu}" = "tf2" ] && run_tf1=0
 args=()
 for arg in "$@"; do
     case "$arg" in

@@ -6,7 +6,8 @@
 #
 # Environment knobs:
 #   GAS_PYTHON=/path/to/python3.7   interpreter used to create the venv
-#   GAS_TF_BUILD=cpu|stock|gpu      which TensorFlow 1.15 wheel to install (default cpu)
+#   GAS_TF_BUILD=cpu|stock|gpu      which TensorFlow 1.15 wheel to install (default cpu);
+#                                   tf2 is the TF 2.x stack (setup_env_tf2.sh)
 #
 # The venv is (re)installed only when .venv/.gas-stamp does not hold the sha256 of
 # requirements.lock + the chosen TF pin; otherwise this is a no-op (well under 2 s).
@@ -54,7 +55,8 @@ _gas_setup_main() {
         cpu)   tf_pin="$CPU_TF_PIN" ;;
         stock) tf_pin="$STOCK_TF_PIN" ;;
         gpu)   tf_pin="$GPU_TF_PIN" ;;
-        *)     _gas_die "GAS_TF_BUILD must be cpu, stock or gpu (got '$build')" ;;
+        tf2)   _gas_die "GAS_TF_BUILD=tf2 is the TensorFlow 2.x stack in .venv-tf2: ./setup_env_tf2.sh builds it (./run_all.sh and ./run_tests.sh use it under GAS_TF_BUILD=tf2)" ;;
+        *)     _gas_die "GAS_TF_BUILD must be cpu, stock, gpu (TF 1.15) or tf2 (got '$build')" ;;
     esac
     want="$({ cat "$lock"; printf '%s\n' "$tf_pin"; } | _gas_sha256)"
 

@@ -29,12 +29,17 @@ METHODS = ("student_kd", "dafl", "gas")
 
 
 # Overrides that set the run's length or evaluation grid, not its algorithm: left out of the
-# curve's label (they are in the CSV's ``overrides`` column).
+# curve's label (they are in the CSV's ``overrides`` column), except a run longer than the
+# profile's, labelled with its length so that it does not merge with the profile's curve.
 _LENGTH_OVERRIDES = ("student_steps=", "eval_every=")
 
 
 def _label(record):
     overrides = [o for o in record.get("overrides") or [] if not o.startswith(_LENGTH_OVERRIDES)]
+    profile_steps = configs.distill_config(record["method"], record["task"], record["profile"],
+                                           record["seed"]).student_steps
+    if record["config"]["student_steps"] > profile_steps:
+        overrides.append("%d updates" % record["config"]["student_steps"])
     label = record["method"]
     if record["method"] == "dafl":
         shared = record["config"].get("shared_batch", False)

@@ -34,6 +34,11 @@ class Family(object):
     def preflight(self, data_dir):
         """Fails fast (DataError, ConfigError) before hours of work, e.g. on bad data."""
 
+    def unavailable(self):
+        """Why this family cannot run in this Python (its cells are then not run and its
+        tables say so), or None."""
+        return None
+
     def cells(self, profile, seeds, results_dir, data_dir):
         """(teachers, students): two lists of GridCell; ``seeds`` None = the profile's."""
         raise NotImplementedError

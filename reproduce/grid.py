@@ -216,9 +216,16 @@ def _plan(requested, profile, seeds, results_dir, data_dir, retrain_teachers, ce
     """(teachers, students, todo) of the requested families after --cells,
     --retrain_teachers and --reuse_reference_teachers; each family's preflight first (fail
     fast on bad data)."""
+    runnable = []
     for family in requested:
+        why = family.unavailable()
+        if why:
+            log("run_all: %s not run: %s" % (family.name, why))
+        else:
+            runnable.append(family)
+    for family in runnable:
         family.preflight(data_dir)
-    teachers, students = collect_cells(requested, profile, seeds, results_dir, data_dir)
+    teachers, students = collect_cells(runnable, profile, seeds, results_dir, data_dir)
     teachers, students = select_cells(teachers, students, cell_patterns)
     if retrain_teachers:
         forget_teachers(teachers, log)

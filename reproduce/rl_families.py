@@ -8,6 +8,7 @@ Students: one ``distill --env`` cell per method × task × seed for every task w
 """
 import os
 
+from building_blocks.rl import envs
 from reproduce import families, rl_cells, rl_configs, rl_distill_configs, rl_distill, rl_tables
 
 # Tasks whose missing teacher a profile trains itself. quick: the CPU-trainable tasks that
@@ -27,6 +28,9 @@ class PolicyTable(families.Family):
 
     def __init__(self, name, tasks, outputs):
         self.name, self.tasks, self.outputs = name, tasks, outputs
+
+    def unavailable(self):
+        return envs.stack_missing()
 
     def cells(self, profile, seeds, results_dir, data_dir):
         seeds = seeds or rl_distill_configs.RL_SEEDS[profile]
@@ -52,7 +56,9 @@ class PolicyTable(families.Family):
                         ["distill", "--env", task, "--method", method, "--seed", str(seed)],
                         rl_distill.rl_result_path(results_dir, profile, task, method, seed),
                         _COST[method] * (4 if task in rl_distill_configs.ALE_TASKS else 1),
-                        needs[task]))
+                        needs[task],
+                        # a student of a retrained teacher is stale and rerun (grid.is_stale)
+                        rl_distill.rl_teacher_path(results_dir, profile, task)))
         return teachers, students
 
     def write_outputs(self, results_dir, profile, run_info=None, log=print):

@@ -13,6 +13,7 @@ import json
 import os
 
 from building_blocks.common.io_utils import atomic_write_json, atomic_write_text
+from building_blocks.rl import envs
 from reproduce import diverged, provenance, rl_distill_configs, rl_distill, tables
 
 RL_TABLES = collections.OrderedDict([
@@ -74,7 +75,8 @@ def rl_rows(table, results_dir, profile, records, reference):
                     "/".join(str(e) for e in episodes),
                     "deterministic" if cells[0].get("eval_deterministic") else "sampled")
             elif teacher is None:
-                note = NO_TEACHER % task
+                note = ("not run: " + envs.stack_missing()) if envs.stack_missing() else (
+                    NO_TEACHER % task)
             elif not stopped.get((method, task)):
                 note = "not run"
             if method != "teacher":

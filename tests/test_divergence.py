@@ -248,9 +248,11 @@ def test_check_and_report_never_take_a_diverged_cell_for_a_result(tmp_path):
     assert lines[0].endswith("1 not run, 0 no paper value, 1 diverged")
     with open(str(tmp_path / "archival_check.csv")) as f:
         assert [r["note"] for r in csv.DictReader(f)][1].startswith("seed 0 diverged")
-    text = open(report.write_report(str(tmp_path), log=lambda _: None)).read()
+    # (an empty reference folder: this checks the report's own cells, not the shipped numbers)
+    text = open(report.write_report(str(tmp_path), log=lambda _: None,
+                                    reference_dir=str(tmp_path / "no_reference"))).read()
     assert "98.80 ± 0.100 (n=2, 1 diverged) · paper" in text
-    assert "| dafl | diverged |" in text
+    assert "| dafl | diverged · reference – (*not run*) |" in text
 
 
 # ------------------------------------------------------------------ run_all

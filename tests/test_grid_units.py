@@ -139,3 +139,25 @@ def test_a_cells_threads_come_from_the_profile_not_from_jobs(tmp_path, monkeypat
                      cell_patterns=["mnist/noise_kd/*"])
     assert [s[:2] for s in seen] == [(1, expected), (2, expected)]
     assert seen[0][2] == seen[1][2]
+
+
+def test_every_student_cell_names_its_teacher_checkpoint(tmp_path):
+    """A student of a retrained teacher must be rerun (grid.is_stale), which needs the cell to
+    name the checkpoint it distils; the RL families once left it out, so retrained PPO
+    teachers kept their old students."""
+    from reproduce import registry
+    from reproduce.rl_distill import rl_teacher_path
+    checked = set()
+    for family in registry.get(list(registry.REGISTRY)):
+        if family.unavailable():
+            continue
+        for profile in ("smoke", "quick"):
+            _, students = family.cells(profile, None, str(tmp_path), None)
+            checked.update(c.name.split("/")[0] for c in students)
+            for cell in students:
+                assert cell.teacher_checkpoint, (family.name, cell.name)
+                if cell.name.startswith("rl/"):
+                    task = cell.name.split("/")[1]
+                    assert cell.teacher_checkpoint == rl_teacher_path(str(tmp_path), profile,
+                                                                      task)
+    assert {"mnist", "evenodd_k1", "rl"} <= checked

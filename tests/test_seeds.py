@@ -26,7 +26,7 @@ class _Recorder(object):
     def update(self, *args, **kwargs):
         pass
 
-    write = maybe_save = update
+    write = maybe_save = start_from = update
 
 
 def _losses(cls, config, unrelated_ops):

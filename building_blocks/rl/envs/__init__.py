@@ -13,7 +13,7 @@ from building_blocks.rl.envs.specs import (ATARI_TASKS, ENV_SPECS, MUJOCO_TASKS,
 from building_blocks.rl.envs.vec import VecEnv
 
 __all__ = ["EnvSpec", "ENV_SPECS", "env_spec", "make_env", "make_vec_env", "vec_env_seed",
-           "TaskEnv", "VecEnv", "MUJOCO_TASKS", "ATARI_TASKS"]
+           "TaskEnv", "VecEnv", "MUJOCO_TASKS", "ATARI_TASKS", "stack_missing"]
 
 
 def __getattr__(name):
@@ -23,6 +23,16 @@ def __getattr__(name):
         from building_blocks.rl.envs.task_env import TaskEnv  # pylint: disable=g-import-not-at-top
         return TaskEnv
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
+def stack_missing():
+    """Why the RL tasks cannot run in this Python (gym is not installed: the TF 2.x stack,
+    requirements-tf2.lock, has neither gym 0.15 nor atari-py), or None when they can."""
+    import importlib.util  # pylint: disable=g-import-not-at-top
+    if importlib.util.find_spec("gym") is None:
+        return ("needs gym 0.15 and atari-py, which only the TF 1.15 stack installs "
+                "(./run_all.sh without GAS_TF_BUILD=tf2)")
+    return None
 
 
 def plain_gym_warnings(gym):

@@ -1,0 +1,58 @@
+"""The product on whichever stack runs the tests (issue 16): on the TF 2.x lane (.venv-tf2,
+GAS_TF_BUILD=tf2) a smoke Table 1 cell runs end to end through run_all, and the RL families,
+whose gym the TF 2.x stack does not install, say "not run" instead of failing."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from building_blocks.image.data import resolve_data_dir
+from building_blocks.rl import envs
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.tf2, pytest.mark.skipif(
+    not os.path.isdir(os.path.join(resolve_data_dir(), "mnist")) and not os.environ.get("CI"),
+    reason="no MNIST under the data directory (set GAS_DATA_DIR)")]
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0", MPLBACKEND="Agg",
+           GAS_NO_FETCH="1")
+
+
+def _run_all(results, *args):
+    return subprocess.run([sys.executable, "-m", "reproduce", "run_all", "--profile", "smoke",
+                           "--seeds", "0", "--jobs", "1", "--results_dir", results] + list(args),
+                          cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=900)
+
+
+def test_a_smoke_table1_cell_runs_end_to_end_on_this_stack(tmp_path):
+    results = str(tmp_path / "run")
+    done = _run_all(results, "--only", "table1", "--cells", "mnist/gas/*")
+    assert done.returncode == 0, done.stdout[-3000:]
+    with open(os.path.join(results, "smoke", "cells", "mnist", "gas", "seed0.json")) as f:
+        record = json.load(f)
+    import tensorflow as real_tf  # the stack this lane runs on
+    assert record["tf_build"]["tensorflow"] == real_tf.__version__
+    expected = os.environ.get("GAS_EXPECT_TF_MAJOR")
+    if expected:
+        assert record["tf_build"]["tensorflow"].split(".")[0] == expected
+    assert 0.0 < record["test_accuracy"] <= 100.0 and record["student_steps"] > 0
+    with open(os.path.join(results, "table1.csv")) as f:
+        rows = {(r["method"], r["task"]): r for r in csv.DictReader(f)}
+    assert rows[("gas", "mnist")]["n"] == "1"
+    assert os.path.getsize(os.path.join(results, "figures", "table1.png")) > 10000
+
+
+@pytest.mark.skipif(envs.stack_missing() is None, reason="gym is installed: Table 6 can run")
+def test_rl_families_say_not_run_without_gym(tmp_path):
+    results = str(tmp_path / "run")
+    done = _run_all(results, "--only", "table6")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "table6 not run: needs gym" in done.stdout
+    with open(os.path.join(results, "table6.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(r["n"] == "0" and r["note"].startswith("not run: needs gym")
+                        for r in rows)
