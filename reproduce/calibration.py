@@ -34,12 +34,12 @@ METHODS = ("student_kd", "dafl", "gas")
 _LENGTH_OVERRIDES = ("student_steps=", "eval_every=")
 
 
-def _label(record):
+def _label(record, profile):
     overrides = [o for o in record.get("overrides") or [] if not o.startswith(_LENGTH_OVERRIDES)]
-    profile_steps = configs.distill_config(record["method"], record["task"], record["profile"],
-                                           record["seed"]).student_steps
-    if record["config"]["student_steps"] > profile_steps:
-        overrides.append("%d updates" % record["config"]["student_steps"])
+    steps = record["config"].get("student_steps", 0)
+    if steps > configs.distill_config(record["method"], record["task"], profile,
+                                      record["seed"]).student_steps:
+        overrides.append("%d updates" % steps)
     label = record["method"]
     if record["method"] == "dafl":
         shared = record["config"].get("shared_batch", False)
@@ -78,7 +78,7 @@ def calibration_rows(results_dir, profile, seed=0):
         for record in _records(results_dir, profile, task, seed):
             for point in record.get("history", []):
                 rows.append({
-                    "profile": profile, "task": task, "curve": _label(record), "method": record["method"],
+                    "profile": profile, "task": task, "curve": _label(record, profile), "method": record["method"],
                     "overrides": " ".join(record.get("overrides") or []), "seed": seed,
                     "student_updates": point["step"], "wall_s": "%.1f" % point["wall_s"],
                     "test_accuracy": "%.2f" % point["test_accuracy"],

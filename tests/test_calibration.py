@@ -54,3 +54,15 @@ def test_named_variant_folders_sit_side_by_side(tmp_path):
     assert [(r["curve"], r["test_accuracy"]) for r in rows] == [
         ("gas", "49.00"), ("gas [gamma=0]", "40.00"), ("gas [gamma=1.0]", "48.00")]
     assert rows[1]["overrides"] == "student_steps=600 eval_every=200 gamma=0"
+
+
+def test_a_run_longer_than_the_profile_is_its_own_curve(tmp_path):
+    """A long probe (--set student_steps=8000) must not merge with the profile's curve."""
+    results = str(tmp_path)
+    _cell(results, "fashion_mnist", "gas", [{"step": 200, "wall_s": 60.0, "test_accuracy": 60.0}],
+          config={"student_steps": 1600})
+    _cell(os.path.join(results, calibration.CALIBRATION_DIR, "long"), "fashion_mnist", "gas",
+          [{"step": 200, "wall_s": 61.0, "test_accuracy": 61.0}],
+          config={"student_steps": 8000}, overrides=["student_steps=8000", "eval_every=200"])
+    rows = calibration.calibration_rows(results, "quick")
+    assert sorted({r["curve"] for r in rows}) == ["gas", "gas [8000 updates]"]
