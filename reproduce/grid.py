@@ -44,19 +44,36 @@ def run_local(command, log_file, env):
         return subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
-class _Tracker(object):
-    def __init__(self, total_cost, total_cells, log):
+class Tracker(object):
+    """Progress of the grid: '[done/total] cell outcome in T | elapsed, ETA'.
+
+    ETA = the cost left × the seconds one job spent per cost unit on the cells finished so far
+    ÷ the jobs running in parallel. Measured per cell (its own duration), not from the grid's
+    wall clock, so cells still in flight do not inflate it and a cheap cell finishing early
+    does not deflate it (issue 15: the wall-clock rate swung from 42 min to 1 h 23 min to
+    6 min in five minutes)."""
+
+    def __init__(self, total_cost, total_cells, log, jobs=1):
         self.total_cost, self.total_cells, self.log = total_cost, total_cells, log
+        self.jobs = max(1, jobs)
         self.done_cost, self.done_cells, self.start = 0.0, 0, time.time()
+        self.cell_seconds = 0.0
         self.lock = threading.Lock()
+
+    def eta(self):
+        if self.done_cost <= 0:
+            return 0.0
+        return (self.cell_seconds / self.done_cost * max(self.total_cost - self.done_cost, 0.0)
+                / self.jobs)
 
     def finished(self, name, cost, seconds, outcome):
         """``outcome``: "done", "DIVERGED" or "FAILED"."""
         with self.lock:
             self.done_cost += cost
             self.done_cells += 1
+            self.cell_seconds += seconds
             elapsed = time.time() - self.start
-            eta = elapsed / max(self.done_cost, 1e-9) * (self.total_cost - self.done_cost)
+            eta = self.eta()
             self.log("[%d/%d] %s %s in %s | elapsed %s, ETA %s" % (
                 self.done_cells, self.total_cells, name, outcome,
                 format_duration(seconds), format_duration(elapsed), format_duration(eta)))
@@ -155,7 +172,7 @@ def execute_cells(teachers, students, flags, jobs, log, execute=run_local):
     teacher_todo = {c.name for c in teachers if needs_run(c)}
     todo = [c for c in teachers if c.name in teacher_todo] + [
         c for c in students if needs_run(c) or c.needs in teacher_todo]  # estimate, for the ETA
-    tracker = _Tracker(sum(c.cost for c in todo), len(todo), log)
+    tracker = Tracker(sum(c.cost for c in todo), len(todo), log, jobs)
     failed, ok_by_name = [], {}
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         for cell, future in [(c, pool.submit(_run_cell, c, flags, tracker, execute))

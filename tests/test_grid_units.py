@@ -161,3 +161,20 @@ def test_every_student_cell_names_its_teacher_checkpoint(tmp_path):
                     assert cell.teacher_checkpoint == rl_teacher_path(str(tmp_path), profile,
                                                                       task)
     assert {"mnist", "evenodd_k1", "rl"} <= checked
+
+
+def test_grid_eta_uses_each_cells_own_time_and_the_jobs_in_parallel():
+    """Two jobs, 10 cells of cost 1 each taking 60 s: after two have finished, 8 are left,
+    4 rounds of 60 s on two jobs: 4 min, whatever the grid's wall clock says (issue 15: the
+    wall-clock rate swung with the cells still in flight)."""
+    from reproduce.grid import Tracker
+    lines = []
+    tracker = Tracker(10.0, 10, lines.append, jobs=2)
+    tracker.finished("a", 1.0, 60.0, "done")
+    assert tracker.eta() == pytest.approx(60.0 * 9 / 2)
+    tracker.finished("b", 1.0, 60.0, "done")
+    assert tracker.eta() == pytest.approx(240.0)
+    # a cheap cell that finished fast does not pull the estimate down for the costly ones
+    tracker.finished("c", 0.1, 6.0, "done")
+    assert tracker.eta() == pytest.approx(126.0 / 2.1 * 7.9 / 2)
+    assert lines[-1].startswith("[3/10] c done in 6s")
