@@ -148,3 +148,18 @@ def test_report_of_a_run_sets_each_number_beside_paper_and_reference(tmp_path):
     # the reference's own report has no reference column
     text = open(report.write_report(str(reference), lambda _: None, str(reference))).read()
     assert "Beside the shipped reference" not in text and "This folder is the shipped" in text
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(REPO, ".git")) and not os.path.isfile(
+    os.path.join(REPO, ".git")), reason="not a git checkout")
+def test_run_folders_and_parked_runs_are_git_ignored():
+    """A user's runs (runs/<profile>) and parked in-progress runs (results/runs/) never show
+    up as changes to commit; the reference's own files do."""
+    paths = ["runs/quick/table1.csv", "results/runs/teacher_in_progress/RESUME.txt",
+             "results/quick/teachers/rl/humanoid.npz.resume.npz"]
+    result = subprocess.run(["git", "check-ignore"] + paths, cwd=REPO, stdout=subprocess.PIPE,
+                            universal_newlines=True)
+    assert result.stdout.split() == paths
+    result = subprocess.run(["git", "check-ignore", "results/table1.csv"], cwd=REPO,
+                            stdout=subprocess.PIPE, universal_newlines=True)
+    assert result.returncode == 1  # not ignored
