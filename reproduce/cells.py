@@ -120,8 +120,14 @@ def cell_record(cell, profile, config, result, started):
         "config": to_dict(config), "started": started, "finished": time.time(),
     }
     record.update(result)
+    for key in PATH_FIELDS:  # no path of the machine that ran it (like the command)
+        if isinstance(record.get(key), str):
+            record[key] = provenance.portable_path(record[key])
     record.update(provenance.environment())
     return record
+
+
+PATH_FIELDS = ("checkpoint", "teacher_checkpoint")  # file paths a runner puts in its result
 
 
 def diverged_record(cell, profile, config, overrides, teacher_meta, started):

@@ -13,6 +13,11 @@ PACKAGES = ("tensorflow", "intel-tensorflow", "tensorflow-gpu", "numpy", "protob
 CODE_PATHS = ("building_blocks", "dafl_baseline", "gas", "reproduce", "requirements.lock")
 
 
+def portable_path(path):
+    """An absolute path written relative to the repository root (as in portable_command)."""
+    return os.path.relpath(path, REPO_ROOT) if os.path.isabs(path) else path
+
+
 def portable_command(argv):
     """``argv`` joined, with every absolute path under the repository written relative to its
     root (``--results_dir /home/me/gas-repro/results`` → ``--results_dir results``), so a
@@ -24,9 +29,7 @@ def portable_command(argv):
         if word.startswith("--") and "=" in word:
             flag, value = word.split("=", 1)
             flag += "="
-        if os.path.isabs(value):
-            value = os.path.relpath(value, REPO_ROOT)
-        words.append(flag + value)
+        words.append(flag + portable_path(value))
     return " ".join(words)
 
 
