@@ -38,7 +38,7 @@ class CheckError(ValueError):
     """No result tables, or a --require threshold missed."""
 
 
-def _number(text):
+def number(text):
     return float(text) if text not in (None, "") else None
 
 
@@ -58,28 +58,28 @@ def verdict(mean, std, paper_mean, paper_std):
 
 
 def _mean(row):
-    return _number(row["mean"]) if row["n"] not in ("", "0") else None
+    return number(row["mean"]) if row["n"] not in ("", "0") else None
 
 
 def relative_verdict(row, teacher):
     """(verdict, ratio, paper ratio) of a student ``row`` against its ``teacher`` row when that
     teacher is outside the paper's range; None when the absolute verdict stands."""
-    teacher_mean, paper_teacher = _mean(teacher), _number(teacher["paper_mean"])
+    teacher_mean, paper_teacher = _mean(teacher), number(teacher["paper_mean"])
     if teacher_mean is None or paper_teacher is None:
         return None
-    if (verdict(teacher_mean, _number(teacher["std"]), paper_teacher,
-                _number(teacher["paper_std"]))[0] != "outside"
+    if (verdict(teacher_mean, number(teacher["std"]), paper_teacher,
+                number(teacher["paper_std"]))[0] != "outside"
             or abs(teacher_mean - paper_teacher) <= TEACHER_TOLERANCE * abs(paper_teacher)):
         return None
-    mean, paper_mean = _mean(row), _number(row["paper_mean"])
+    mean, paper_mean = _mean(row), number(row["paper_mean"])
     if mean is None or paper_mean is None:
         return None
     if teacher_mean <= 0 or paper_teacher <= 0:
         return "teacher not reproduced", None, None
     scale = lambda value, by: None if value is None else value / by  # noqa: E731
     ratio, paper_ratio = mean / teacher_mean, paper_mean / paper_teacher
-    result = verdict(ratio, scale(_number(row["std"]), teacher_mean), paper_ratio,
-                     scale(_number(row["paper_std"]), paper_teacher))[0]
+    result = verdict(ratio, scale(number(row["std"]), teacher_mean), paper_ratio,
+                     scale(number(row["paper_std"]), paper_teacher))[0]
     return "relative " + result, ratio, paper_ratio
 
 
@@ -88,8 +88,8 @@ def _table_rows(name, table):
     rows = []
     for row in table:
         mean = _mean(row)
-        result, sigma, difference = verdict(mean, _number(row["std"]),
-                                            _number(row["paper_mean"]), _number(row["paper_std"]))
+        result, sigma, difference = verdict(mean, number(row["std"]),
+                                            number(row["paper_mean"]), number(row["paper_std"]))
         ratio = paper_ratio = None
         relative = (relative_verdict(row, teachers[row["task"]])
                     if row["method"] != "teacher" and row["task"] in teachers else None)

@@ -19,7 +19,7 @@ import io
 import os
 
 from building_blocks.common.io_utils import atomic_write_text
-from reproduce import run_folders
+from reproduce import check, run_folders
 
 TABLE_FILES = ("table1.csv", "table6.csv", "table7.csv", "fig2_input_modes.csv")
 VERDICTS = ("identical", "within 1σ", "within 2σ", "outside", "other profile", "no reference",
@@ -27,10 +27,6 @@ VERDICTS = ("identical", "within 1σ", "within 2σ", "outside", "other profile",
 COLUMNS = ("table", "method", "task", "mean", "std", "n", "profile", "reference_mean",
            "reference_std", "reference_n", "reference_profile", "difference", "verdict")
 FILE_NAME = "reference_check.csv"
-
-
-def _number(text):
-    return float(text) if text not in (None, "") else None
 
 
 def _has_result(row):
@@ -43,17 +39,16 @@ def verdict(ours, reference):
         return "not run", None
     if not _has_result(reference):
         return "no reference", None
-    difference = _number(ours["mean"]) - _number(reference["mean"])
+    number = check.number
+    # the archival check's σ rule, with the reference in the paper's place
+    result, _, difference = check.verdict(number(ours["mean"]), number(ours.get("std")),
+                                          number(reference["mean"]),
+                                          number(reference.get("std")))
     if ours.get("profile") != reference.get("profile"):
         return "other profile", difference
     if all(ours.get(k) == reference.get(k) for k in ("mean", "std", "n")):
         return "identical", difference
-    sigma = max(_number(ours.get("std")) or 0.0, _number(reference.get("std")) or 0.0)
-    if abs(difference) <= sigma:
-        return "within 1σ", difference
-    if abs(difference) <= 2 * sigma:
-        return "within 2σ", difference
-    return "outside", difference
+    return result, difference
 
 
 def _read(folder, name):

@@ -52,6 +52,7 @@ def rl_rows(table, results_dir, profile, records, reference):
     """Rows of ``table`` from the students' records (finished ones averaged, diverged ones
     named in the note) and the teachers' own evaluation."""
     by_key, stopped = tables.split_diverged(records)
+    no_teacher_note = ("not run: " + envs.stack_missing()) if envs.stack_missing() else None
     rows = []
     for task in RL_TABLES[table]:
         teacher = teacher_summary(results_dir, profile, task)
@@ -75,8 +76,7 @@ def rl_rows(table, results_dir, profile, records, reference):
                     "/".join(str(e) for e in episodes),
                     "deterministic" if cells[0].get("eval_deterministic") else "sampled")
             elif teacher is None:
-                note = ("not run: " + envs.stack_missing()) if envs.stack_missing() else (
-                    NO_TEACHER % task)
+                note = no_teacher_note or NO_TEACHER % task
             elif not stopped.get((method, task)):
                 note = "not run"
             if method != "teacher":
