@@ -7,11 +7,18 @@
 #
 # Environment knobs:
 #   GAS_PYTHON_TF2=/path/to/python3.11  interpreter used to create the venv
+#   GAS_TF2_DEVICE=auto|cpu|gpu         auto (default): the GPU build when nvidia-smi lists a
+#                                       GPU, else the CPU build (tensorflow-cpu)
+#
+# The GPU build is requirements-tf2.lock with its tensorflow-cpu pin replaced by
+# requirements-tf2-gpu.lock (tensorflow==2.17.1 and the CUDA 12.3 wheels of its and-cuda
+# extra); the rest of the stack is the same.
 #
 # The lane proves the TF1 graph code runs on TF 2.x's compat.v1 (see ./run_tests.sh and
 # requirements-tf2.lock); the experiments themselves use .venv (TF 1.15, setup_env.sh).
 # The venv is (re)built only when .venv-tf2/.gas-stamp does not hold the sha256 of
-# requirements-tf2.lock + the pip pin; otherwise this is a no-op (well under 2 s).
+# requirements-tf2.lock + the pip pin (+ requirements-tf2-gpu.lock for the GPU build);
+# otherwise this is a no-op (well under 2 s).
 # A changed lock rebuilds the venv from scratch, so it never holds stale packages.
 
 PIP_PIN="pip==24.3.1"
@@ -21,15 +28,23 @@ _GAS_TAG=setup_env_tf2
 . "$(dirname "${BASH_SOURCE[0]}")/scripts/env_lib.sh" || { return 1 2>/dev/null || exit 1; }
 
 _gas_setup_main() {
-    local root venv lock want py
+    local root venv lock want py device overlay="" install
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-    venv="$root/.venv-tf2"; lock="$root/requirements-tf2.lock"
+    venv="$root/.venv-tf2"; lock="$root/requirements-tf2.lock"; install="$lock"
     [ -f "$lock" ] || _gas_die "missing $lock"
-    want="$({ cat "$lock"; printf '%s\n' "$PIP_PIN"; } | _gas_sha256)"
+
+    device="$(_gas_tf2_device)" || exit 1
+    if [ "$device" = gpu ]; then
+        overlay="$root/requirements-tf2-gpu.lock"
+        [ -f "$overlay" ] || _gas_die "missing $overlay"
+        install="$venv/.gas-requirements-gpu.txt"
+    fi
+    want="$({ cat "$lock"; printf '%s\n' "$PIP_PIN"; [ -z "$overlay" ] || cat "$overlay"; } \
+            | _gas_sha256)"
 
     # Fast path: venv python works and the stamp matches.
     if _gas_up_to_date 3.11 "$venv" "$want"; then
-        _gas_log "venv up to date: $venv/bin/python"
+        _gas_log "venv up to date ($device build): $venv/bin/python"
         return 0
     fi
 
@@ -40,7 +55,7 @@ _gas_setup_main() {
     # Serialise concurrent setups; re-check once we hold the lock (another one may be done).
     _gas_lock "$venv"
     if _gas_up_to_date 3.11 "$venv" "$want"; then
-        _gas_log "venv up to date: $venv/bin/python"
+        _gas_log "venv up to date ($device build): $venv/bin/python"
         return 0
     fi
 
@@ -48,8 +63,9 @@ _gas_setup_main() {
     _gas_wipe "$venv" share
     _gas_make_venv "$py" "$venv"
     _gas_pip_bootstrap "$venv" "$PIP_PIN"
-    _gas_pip_install "$venv" requirements-tf2.lock -r "$lock"
-    _gas_finish "$venv" "$want" "requirements-tf2.lock + $PIP_PIN" 2
+    [ -z "$overlay" ] || _gas_overlay_lock "$lock" "$overlay" tensorflow-cpu >"$install"
+    _gas_pip_install "$venv" "requirements-tf2.lock ($device build)" -r "$install"
+    _gas_finish "$venv" "$want" "requirements-tf2.lock + $PIP_PIN ($device build)" 2
 }
 
 # Executed: build and exit.  Sourced: build in a subshell, then set GAS_VENV_TF2_PYTHON.

@@ -95,10 +95,45 @@ _gas_wipe() {
     for d in bin lib lib64 include "$@" pyvenv.cfg .gas-stamp; do rm -rf "${venv:?}/$d"; done
 }
 
-# _gas_make_venv PY VENV
+# _gas_make_venv PY VENV [VENV_ARGS...]: e.g. --system-site-packages for a TF the base image owns
 _gas_make_venv() {
-    _gas_log "creating ${2##*/} with $1 ($("$1" -V 2>&1))"
-    "$1" -m venv "$2" || _gas_die "python -m venv failed"
+    local py="$1" venv="$2"
+    shift 2
+    _gas_log "creating ${venv##*/} with $py ($("$py" -V 2>&1))${1:+ $*}"
+    "$py" -m venv "$@" "$venv" || _gas_die "python -m venv failed"
+}
+
+# _gas_gpu_visible: 0 when nvidia-smi lists at least one GPU ("GPU 0: ..."), else 1.
+_gas_gpu_visible() {
+    command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU [0-9]'
+}
+
+# _gas_tf2_device: the TF 2.x build GAS_TF2_DEVICE asks for (auto, the default: gpu when a
+# GPU is visible, else cpu); exits 1 naming the variable when it is something else.
+_gas_tf2_device() {
+    case "${GAS_TF2_DEVICE:-auto}" in
+        auto) if _gas_gpu_visible; then echo gpu; else echo cpu; fi ;;
+        cpu|gpu) echo "$GAS_TF2_DEVICE" ;;
+        *) _gas_die "GAS_TF2_DEVICE must be auto, cpu or gpu (got '$GAS_TF2_DEVICE')" ;;
+    esac
+}
+
+# _gas_overlay_lock BASE OVERLAY [DROP...]: print BASE's exact pins with each package that
+# OVERLAY pins replaced by OVERLAY's pin, and the DROP packages left out (names compared as
+# pip compares them: case and runs of -_. folded); comments and blank lines are dropped.
+# The install list of a build that differs from a committed lock in a few named pins.
+_gas_overlay_lock() {
+    local base="$1" overlay="$2"
+    shift 2
+    awk -v drop="$*" '
+        function norm(s) { s = tolower(s); gsub(/[-_.]+/, "-", s); return s }
+        BEGIN { n = split(drop, d, " "); for (i = 1; i <= n; i++) dropped[norm(d[i])] = 1 }
+        { line = $0; sub(/#.*/, "", line); gsub(/[ \t]+/, "", line)
+          if (line == "") next
+          split(line, part, "=="); name = norm(part[1]) }
+        FNR == NR { pinned[name] = 1; order[++k] = line; next }
+        !(name in pinned) && !(name in dropped) { print line }
+        END { for (i = 1; i <= k; i++) print order[i] }' "$overlay" "$base"
 }
 
 # _gas_pip_bootstrap VENV PIP_PIN: start a fresh install log and install PIP_PIN.
