@@ -312,13 +312,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     ``cell_patterns``: run only the cells matching these (fnmatch) and the teachers they need.
     ``reuse_reference_teachers``: copy the shipped reference's finished teachers of this
     profile into ``results_dir`` first (``run_folders``)."""
-    if backend not in BACKENDS:
-        raise GridError("unknown --backend %r; choose one of %s" % (backend, ", ".join(BACKENDS)))
-    if ray_address and backend != "ray":
-        raise GridError("--ray_address needs --backend ray")
-    if retrain_teachers and reuse_reference_teachers:
-        raise GridError("--retrain_teachers and --reuse_reference_teachers contradict each "
-                        "other; give one")
+    _check_flags(backend, ray_address, retrain_teachers, reuse_reference_teachers)
     requested = registry.get(only)
     seeds = tuple(seeds) if seeds else None
     jobs = max(1, jobs)
@@ -335,12 +329,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
             profile, ",".join(f.name for f in requested),
             list(seeds) if seeds else "the profile's", len(todo), len(all_cells) - len(todo),
             jobs, threads, families.family_log_dir(results_dir, profile)))
-    stale = (remove_stale_temp_files(cells.profile_dir(results_dir, profile))
-             + remove_stale_temp_files(results_dir, recursive=False)
-             + remove_stale_temp_files(os.path.join(results_dir, "figures")))
-    if stale:
-        log("run_all: removed %d unfinished temporary file(s) left by an interrupted write"
-            % stale)
+    _remove_unfinished_writes(results_dir, profile, log)
     start = time.time()
     flags = {"profile": profile, "results_dir": results_dir, "data_dir": data_dir,
              "threads": threads}
@@ -366,6 +355,27 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     _write_outputs(requested, results_dir, profile, run_info, log)
     log("run_all: done (wall %s)" % format_duration(run_info["wall_s"]))
     _say_diverged_and_failed(diverged_cells, failed, log)
+
+
+def _check_flags(backend, ray_address, retrain_teachers, reuse_reference_teachers):
+    """GridError for a flag combination run_all cannot honour."""
+    if backend not in BACKENDS:
+        raise GridError("unknown --backend %r; choose one of %s" % (backend, ", ".join(BACKENDS)))
+    if ray_address and backend != "ray":
+        raise GridError("--ray_address needs --backend ray")
+    if retrain_teachers and reuse_reference_teachers:
+        raise GridError("--retrain_teachers and --reuse_reference_teachers contradict each "
+                        "other; give one")
+
+
+def _remove_unfinished_writes(results_dir, profile, log):
+    """Deletes the temporary files an interrupted atomic write left behind."""
+    stale = (remove_stale_temp_files(cells.profile_dir(results_dir, profile))
+             + remove_stale_temp_files(results_dir, recursive=False)
+             + remove_stale_temp_files(os.path.join(results_dir, "figures")))
+    if stale:
+        log("run_all: removed %d unfinished temporary file(s) left by an interrupted write"
+            % stale)
 
 
 def _say_diverged_and_failed(diverged_cells, failed, log):

@@ -79,20 +79,16 @@ def _reference_section(rows, reference_dir):
     return lines + [""]
 
 
-def write_report(results_dir, log=print, reference_dir=run_folders.REFERENCE_DIR):
-    """Writes <results_dir>/REPORT.md; outside the reference folder, every number also beside
-    the reference's (and reference_check.csv)."""
-    references = reference_check.run_reference_check(results_dir, log, reference_dir)
-    by_reference = {(r["table"], r["method"], r["task"]): r for r in references}
-    try:
-        rows = check.run_check(results_dir, log=lambda _: None)
-    except check.CheckError:  # no table with paper numbers yet (e.g. only fig2 was run)
-        rows = []
-    manifest_path = os.path.join(results_dir, "manifest.json")
-    manifest = {}
-    if os.path.exists(manifest_path):
-        with open(manifest_path) as f:
-            manifest = json.load(f)
+def _read_manifest(results_dir):
+    path = os.path.join(results_dir, "manifest.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def _header(results_dir, rows, references, reference_dir):
+    """Title, provenance line, whose numbers these are, and the verdict counts."""
     folder = run_folders.display(results_dir)
     is_reference = run_folders.is_reference(results_dir, reference_dir)
     parts = ["# gas-repro report", "",
@@ -106,20 +102,16 @@ def write_report(results_dir, log=print, reference_dir=run_folders.REFERENCE_DIR
              "**%s**" % check.summary(rows), ""]
     if references:
         parts += ["**%s**" % reference_check.summary(references, reference_dir), ""]
-    parts += ["## Results", ""]
-    for name in collections.OrderedDict.fromkeys(r["table"] for r in rows):
-        parts.append(_table(name, [r for r in rows if r["table"] == name], by_reference))
-    from reproduce import fig2  # pylint: disable=g-import-not-at-top
-    parts += fig2.report_section(results_dir)
-    parts += _reference_section(references, reference_dir)
-    parts += ["## Figures", ""]
-    for path, caption in FIGURES:
-        if os.path.exists(os.path.join(results_dir, path)):
-            parts.append("![%s](%s)" % (caption, path))
+    return parts
+
+
+def _run_section(results_dir, manifest):
+    """## Run: profile and seeds, one line per run_all invocation record, cell wall time, git
+    shas, TensorFlow and packages, machine."""
     run = manifest.get("run_all") or {}
     env = manifest.get("tables_written_by") or {}
-    parts += ["", "## Run", "",
-              "- profile: %s; seeds: %s" % (manifest.get("profile"), manifest.get("seeds"))]
+    parts = ["", "## Run", "",
+             "- profile: %s; seeds: %s" % (manifest.get("profile"), manifest.get("seeds"))]
     # One line per run_all invocation record (results/<profile>/run_all_<families>.json).
     # Read afresh: a later run of another family updates its record, not manifest.json.
     by_family = dict(manifest.get("run_all_by_family") or {})
@@ -144,6 +136,30 @@ def write_report(results_dir, log=print, reference_dir=run_folders.REFERENCE_DIR
                                                   run.get("packages") or env.get("packages")),
               "- machine: %s, %s CPUs" % (run.get("platform") or env.get("platform"),
                                           run.get("cpu_count") or env.get("cpu_count")), ""]
+    return parts
+
+
+def write_report(results_dir, log=print, reference_dir=run_folders.REFERENCE_DIR):
+    """Writes <results_dir>/REPORT.md; outside the reference folder, every number also beside
+    the reference's (and reference_check.csv)."""
+    references = reference_check.run_reference_check(results_dir, log, reference_dir)
+    by_reference = {(r["table"], r["method"], r["task"]): r for r in references}
+    try:
+        rows = check.run_check(results_dir, log=lambda _: None)
+    except check.CheckError:  # no table with paper numbers yet (e.g. only fig2 was run)
+        rows = []
+    parts = _header(results_dir, rows, references, reference_dir)
+    parts += ["## Results", ""]
+    for name in collections.OrderedDict.fromkeys(r["table"] for r in rows):
+        parts.append(_table(name, [r for r in rows if r["table"] == name], by_reference))
+    from reproduce import fig2  # pylint: disable=g-import-not-at-top
+    parts += fig2.report_section(results_dir)
+    parts += _reference_section(references, reference_dir)
+    parts += ["## Figures", ""]
+    for path, caption in FIGURES:
+        if os.path.exists(os.path.join(results_dir, path)):
+            parts.append("![%s](%s)" % (caption, path))
+    parts += _run_section(results_dir, _read_manifest(results_dir))
     if os.path.exists(DEVIATIONS):
         with open(DEVIATIONS) as f:
             parts.append(f.read().replace("# Deviations", "## Deviations", 1))
