@@ -10,7 +10,7 @@
     python -m reproduce report [--results_dir results]
 
 Every command reads and writes runs/<profile>/ unless given --results_dir; results/ is the
-shipped reference (reproduce/run_folders.py).
+shipped reference (reproduce/core/run_folders.py).
     python -m reproduce bench [--torch_python PATH] [--bench_envs cartpole,halfcheetah]
     python -m reproduce env_info --env humanoid --seed 0 --steps 1000
     python -m reproduce fetch_data [--tasks mnist,fashion_mnist,cifar10,kmnist] [--data_mirror URL]
@@ -35,7 +35,8 @@ flags.DEFINE_enum("profile", None, ["paper", "quick", "smoke"],
                   "smoke: tiny schedules for tests (a cell takes seconds to minutes, the whole "
                   "grid about 16 min with --jobs 2 on 2 cores). Default: paper when TensorFlow "
                   "sees a GPU, else quick.")
-flags.DEFINE_string("task", None, "Image task (mnist, fashion_mnist, ...; see reproduce/configs.py).")
+flags.DEFINE_string("task", None, "Image task (mnist, fashion_mnist, ...; see "
+                    "reproduce/table1/configs.py).")
 flags.DEFINE_enum("method", None, ["student_kd", "noise_kd", "dafl", "gas", "dafl_reinit"],
                   "Distillation method (dafl_reinit: Figure 2 only).")
 flags.DEFINE_integer("seed", 0, "Seed of the cell (graph, data order, environment).",
@@ -50,7 +51,7 @@ flags.DEFINE_integer("threads", 0, "Intra-op threads per process (0: TF default)
                      lower_bound=0)
 flags.DEFINE_integer("jobs", 1, "Cells run in parallel by run_all.", lower_bound=1)
 flags.DEFINE_list("only", None, "Families run by run_all (default: all; see "
-                  "reproduce/registry.py), e.g. --only table1,fig2.")
+                  "reproduce/grid/registry.py), e.g. --only table1,fig2.")
 flags.DEFINE_list("seeds", None, "Seeds for run_all (default: the profile's).")
 flags.DEFINE_multi_string("set", [], "Config override key=value (repeatable), e.g. "
                           "--set student_lr=0.0001 --set gamma=0.")
@@ -62,7 +63,7 @@ flags.DEFINE_list("batch_sizes", ["64", "512"], "bench: batch sizes.")
 flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", lower_bound=1)
 flags.DEFINE_enum("backend", "local", ["local", "ray"], "run_all: where cells run: local "
                   "(--jobs subprocesses here) or ray (one Ray task per cell; see "
-                  "reproduce/ray_backend.py).")
+                  "reproduce/grid/ray_backend.py).")
 flags.DEFINE_string("ray_address", None, "run_all --backend ray: the Ray head's host:port "
                     "(default: start a local Ray instance).")
 flags.DEFINE_float("gpus_per_cell", 0.0, "run_all --backend ray: GPUs each cell asks Ray for.",
@@ -160,33 +161,34 @@ def _check_writable(path, create):
 # and flag errors answer without loading TensorFlow.
 def _train_teacher(results_dir):
     if FLAGS.env:
-        from reproduce import rl_cells
-        rl_cells.run_rl_teacher(FLAGS.env, FLAGS.profile, results_dir, FLAGS.seed,
-                                FLAGS.threads, FLAGS.set, _log)
+        from reproduce.rl import teacher_cell
+        teacher_cell.run_rl_teacher(FLAGS.env, FLAGS.profile, results_dir, FLAGS.seed,
+                                    FLAGS.threads, FLAGS.set, _log)
         return
     _require("task")
-    from reproduce import cells
-    cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir, FLAGS.threads,
-                      FLAGS.set, _log)
+    from reproduce.table1 import image_cells
+    image_cells.run_teacher(FLAGS.task, FLAGS.profile, results_dir, FLAGS.data_dir,
+                            FLAGS.threads, FLAGS.set, _log)
 
 
 def _distill(results_dir):
     if FLAGS.env:  # policy distillation (Tables 6-7)
         _require("method")
-        from reproduce import rl_distill
-        rl_distill.run_rl_distill(FLAGS.method, FLAGS.env, FLAGS.profile, FLAGS.seed,
-                                  results_dir, FLAGS.threads, FLAGS.set, _log,
-                                  FLAGS.teacher_checkpoint)
+        from reproduce.rl import distill_cell
+        distill_cell.run_rl_distill(FLAGS.method, FLAGS.env, FLAGS.profile, FLAGS.seed,
+                                    results_dir, FLAGS.threads, FLAGS.set, _log,
+                                    FLAGS.teacher_checkpoint)
         return
     _require("task", "method")
-    from reproduce import cells
-    cells.run_distill(FLAGS.method, FLAGS.task, FLAGS.profile, FLAGS.seed, results_dir,
-                      FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log, FLAGS.teacher_checkpoint)
+    from reproduce.table1 import image_cells
+    image_cells.run_distill(FLAGS.method, FLAGS.task, FLAGS.profile, FLAGS.seed, results_dir,
+                            FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log,
+                            FLAGS.teacher_checkpoint)
 
 
 def _run_all(results_dir):
     from building_blocks.image import fetch
-    from reproduce import grid, registry
+    from reproduce.grid import grid, registry
     if FLAGS.data_mirror:  # the families' preflight fetches missing data from these first
         os.environ[fetch.MIRRORS_ENV] = ",".join(
             FLAGS.data_mirror + [os.environ.get(fetch.MIRRORS_ENV, "")]).strip(",")
@@ -199,57 +201,57 @@ def _run_all(results_dir):
 
 def _fig2_teacher(results_dir):
     _require("k")
-    from reproduce import fig2
+    from reproduce.fig2 import fig2
     fig2.run_teacher(FLAGS.k, FLAGS.profile, results_dir, FLAGS.data_dir, FLAGS.threads,
                      FLAGS.set, _log)
 
 
 def _fig2_distill(results_dir):
     _require("k", "method")
-    from reproduce import fig2
+    from reproduce.fig2 import fig2
     fig2.run_distill(FLAGS.method, FLAGS.k, FLAGS.profile, FLAGS.seed, results_dir,
                      FLAGS.data_dir, FLAGS.threads, FLAGS.set, _log)
 
 
 def _tables(results_dir):
-    from reproduce import registry
+    from reproduce.grid import registry
     for family in registry.get(FLAGS.only or list(registry.REGISTRY)):
         family.write_outputs(results_dir, FLAGS.profile, None, _log)
         _log("tables: %s -> %s" % (family.name, ", ".join(family.outputs)))
 
 
 def _check(results_dir):
-    from reproduce import check
+    from reproduce.verdicts import check
     check.run_check(results_dir, FLAGS.require, _log)
 
 
 def _report(results_dir):
-    from reproduce import report
+    from reproduce.verdicts import report
     report.write_report(results_dir, _log)
 
 
 def _bench(results_dir):  # pylint: disable=unused-argument
     if FLAGS.bench_grid_cells or FLAGS.bench_ray_actors:
-        from reproduce import bench_grid
+        from reproduce.bench import executors
         if FLAGS.bench_grid_cells:
-            bench_grid.main(FLAGS.bench_grid_cells, FLAGS.jobs, _log)
+            executors.main(FLAGS.bench_grid_cells, FLAGS.jobs, _log)
         if FLAGS.bench_ray_actors:
-            bench_grid.actors_main(FLAGS.bench_ray_actors, _log)
+            executors.actors_main(FLAGS.bench_ray_actors, _log)
         return
-    from reproduce import bench
-    bench.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2, FLAGS.torch_python,
-               _log)
+    from reproduce.bench import distill_steps
+    distill_steps.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
+                       FLAGS.torch_python, _log)
     if FLAGS.bench_rl:
-        from reproduce import bench_rl
-        bench_rl.main(FLAGS.bench_rl, _log)
+        from reproduce.bench import ppo
+        ppo.main(FLAGS.bench_rl, _log)
     if FLAGS.bench_envs:
-        from reproduce import bench_envs
-        bench_envs.main(FLAGS.bench_envs, _log)
+        from reproduce.bench import envs
+        envs.main(FLAGS.bench_envs, _log)
 
 
 def _env_info(results_dir):  # pylint: disable=unused-argument
     _require("env")
-    from reproduce import env_info
+    from reproduce.core import env_info
     env_info.main(FLAGS.env, FLAGS.seed, FLAGS.steps)
 
 
@@ -276,9 +278,10 @@ def _set_omp_threads(command):
     if FLAGS.threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(FLAGS.threads))
     if command == "train_teacher" and FLAGS.env:
-        from reproduce import rl_configs  # TF-free
-        threads = rl_configs.learner_omp_threads(FLAGS.env, FLAGS.profile or "quick", FLAGS.set,
-                                                 FLAGS.threads or os.cpu_count() or 1)
+        from reproduce.rl import teacher_configs  # TF-free
+        threads = teacher_configs.learner_omp_threads(FLAGS.env, FLAGS.profile or "quick",
+                                                      FLAGS.set,
+                                                      FLAGS.threads or os.cpu_count() or 1)
         if threads:
             os.environ["OMP_NUM_THREADS"] = str(threads)
 
@@ -314,7 +317,9 @@ def main(argv):
     from building_blocks.common.checkpoint import CheckpointError
     from building_blocks.common.config import ConfigError
     from building_blocks.image.data import DataError
-    from reproduce import check, diverged, grid, run_folders, tables
+    from reproduce.core import diverged, paper_reference, run_folders, tables
+    from reproduce.grid import grid
+    from reproduce.verdicts import check
     if not (command in ("check", "report") and FLAGS.results_dir):
         _default_profile(command)
     results_dir = FLAGS.results_dir or (None if command in NO_RESULTS else
@@ -323,8 +328,8 @@ def main(argv):
         if command not in NO_RESULTS:
             _check_writable(results_dir, create=command in CREATES_RESULTS)
         HANDLERS[command](results_dir)
-    except (DataError, CheckpointError, ConfigError, grid.GridError, tables.ReferenceError,
-            check.CheckError, tables.ResultsError) as e:
+    except (DataError, CheckpointError, ConfigError, grid.GridError,
+            paper_reference.ReferenceError, check.CheckError, tables.ResultsError) as e:
         _fail(e)
     except diverged.CellDiverged as e:  # a finished run without a result (run_all tells apart)
         print("error: %s" % e, file=sys.stderr)

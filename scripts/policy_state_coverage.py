@@ -22,7 +22,8 @@ from building_blocks.common.tf_compat import make_session, tf  # noqa: E402
 from building_blocks.distill import action_distributions  # noqa: E402
 from building_blocks.distill.loop import new_loop_state, train_rounds  # noqa: E402
 from building_blocks.rl import envs, policies, policy_runner  # noqa: E402
-from reproduce import methods, rl_distill_configs  # noqa: E402
+from reproduce.core import methods  # noqa: E402
+from reproduce.rl import distill_configs  # noqa: E402
 
 
 class _Quiet(object):
@@ -41,7 +42,7 @@ def main():
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--real_transitions", type=int, default=8000)
     args = parser.parse_args()
-    config = apply_overrides(rl_distill_configs.policy_distill_config(
+    config = apply_overrides(distill_configs.policy_distill_config(
         args.method, args.env, "quick", args.seed), args.set + ["eval_every=0"])
     spec = envs.env_spec(args.env)
     family = action_distributions.family_for(spec.action_kind)

@@ -1,14 +1,15 @@
-"""Time-to-accuracy curves (reproduce/calibration.py) from finished cell JSONs."""
+"""Time-to-accuracy curves (reproduce/table1/calibration.py) from finished cell JSONs."""
 import csv
 import io
 import os
 
 from building_blocks.common.io_utils import atomic_write_json
-from reproduce import calibration, cells
+from reproduce.core import cells
+from reproduce.table1 import calibration, image_cells
 
 
 def _cell(root, task, method, history, config=None, overrides=()):
-    path = cells.result_path(root, "quick", cells.distill_cell(task, method, 0))
+    path = cells.result_path(root, "quick", image_cells.distill_cell(task, method, 0))
     atomic_write_json(path, {"method": method, "task": task, "seed": 0, "config": config or {},
                              "overrides": list(overrides), "history": history,
                              "wall_s": history[-1]["wall_s"], "git_sha": "abc"})

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from reproduce import check, report
+from reproduce.verdicts import check, report
 
 HEADER = "method,task,mean,std,n,paper_mean,paper_std,profile,note\n"
 

@@ -14,7 +14,7 @@ import pytest
 
 from building_blocks.image import cifar10, data, image_tasks
 from building_blocks.image.data import DataError
-from reproduce import configs
+from reproduce.table1 import configs
 from tests.conftest import REPO
 
 
@@ -125,21 +125,23 @@ def test_cifar_configs_follow_b12_and_profiles_change_only_sizes():
 
 
 def test_table1_note_says_data_missing(tmp_path):
-    from reproduce import tables
+    from reproduce.core import paper_reference
+    from reproduce.table1 import tables
     notes = tables.not_run_notes(str(tmp_path))
     assert notes["cifar10"].startswith("not run: data missing")
     assert os.path.join(str(tmp_path), "cifar10") in notes["cifar10"]
-    rows = tables.table1_rows([], "smoke", tables.load_paper_reference(), notes)
+    rows = tables.table1_rows([], "smoke", paper_reference.load_paper_reference(), notes)
     assert all(r["note"].startswith("not run") for r in rows if r["task"] == "cifar10")
     cifar10.write_fake_release(str(tmp_path), 1, 1)
     assert "cifar10" not in tables.not_run_notes(str(tmp_path))
 
 
 def test_sample_figure_writes_a_png(tmp_path, skip_checksums):
-    from reproduce import cells, figures
+    from reproduce.table1 import figures, image_cells
     cifar10.write_fake_release(str(tmp_path / "data"), 2, 20)
     rng = np.random.RandomState(0)
-    path = cells.samples_path(str(tmp_path), "smoke", cells.distill_cell("cifar10", "gas", 0))
+    path = image_cells.samples_path(str(tmp_path), "smoke",
+                                    image_cells.distill_cell("cifar10", "gas", 0))
     os.makedirs(os.path.dirname(path))
     np.savez(path, images=rng.randint(0, 255, (16, 32, 32, 3)).astype(np.uint8),
              teacher_class=np.arange(16) % 10, teacher_confidence=np.ones(16),

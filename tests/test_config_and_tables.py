@@ -9,7 +9,9 @@ from building_blocks.common import checkpoint
 from building_blocks.common.config import ConfigError, apply_overrides
 from building_blocks.image.runner import make_classifier
 from building_blocks.common.tf_compat import tf
-from reproduce import configs, tables
+from reproduce.core import paper_reference, tables
+from reproduce.table1 import configs
+from reproduce.table1 import tables as table1_tables
 
 
 def test_paper_profile_matches_appendix_b11():
@@ -35,7 +37,7 @@ def test_profiles_change_only_sizes_and_step_counts(method):
         other = configs.distill_config(method, "mnist", profile, 0)
         differing = {k for k in paper.__dataclass_fields__
                      if getattr(paper, k) != getattr(other, k)}
-        # quick's learning rates follow its written rules (reproduce/configs.py): one student
+        # quick's learning rates follow its written rules (reproduce/table1/configs.py): one student
         # lr for all methods; generator lr 0.01 for generator batches of 64 or fewer.
         lr_fields = {"student_lr", "generator_lr"} if profile == "quick" else set()
         assert differing <= size_fields | lr_fields, differing
@@ -139,7 +141,7 @@ def _record(method, task, seed, accuracy):
 def test_table1_rows_put_paper_values_beside_ours():
     records = [_record("gas", "mnist", s, a) for s, a in enumerate([97.0, 98.0, 99.0])]
     records.append(_record("teacher", "mnist", 0, 99.1))
-    rows = tables.table1_rows(records, "quick", tables.load_paper_reference())
+    rows = table1_tables.table1_rows(records, "quick", paper_reference.load_paper_reference())
     text = tables.rows_to_csv(rows)
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert list(parsed[0].keys()) == list(tables.COLUMNS)
@@ -152,14 +154,14 @@ def test_table1_rows_put_paper_values_beside_ours():
 
 
 def test_missing_reference_row_is_an_error():
-    reference = tables.load_paper_reference()
+    reference = paper_reference.load_paper_reference()
     del reference[("table1", "dafl", "mnist")]
-    with pytest.raises(tables.ReferenceError, match="dafl / mnist"):
-        tables.table1_rows([], "quick", reference)
+    with pytest.raises(paper_reference.ReferenceError, match="dafl / mnist"):
+        table1_tables.table1_rows([], "quick", reference)
 
 
 def test_family_registry_names_unknown_families_and_orders_teachers_first(tmp_path):
-    from reproduce import grid, registry
+    from reproduce.grid import grid, registry
     with pytest.raises(ConfigError, match="table9"):
         registry.get(["table1", "table9"])
     requested = registry.get(["table1", "table1"])

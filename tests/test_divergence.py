@@ -19,8 +19,15 @@ from building_blocks.image.data import resolve_data_dir
 from building_blocks.common.divergence import STUDENT_TERM, Diverged, check_finite
 from building_blocks.distill.loop import new_loop_state, train_rounds
 from building_blocks.common.tf_compat import make_session, tf
-from reproduce import cells, check, diverged, fig2, grid, report, rl_distill, rl_tables, tables
-from reproduce.families import GridCell
+from reproduce.core import cells, diverged, paper_reference
+from reproduce.core.families import GridCell
+from reproduce.fig2 import fig2
+from reproduce.grid import grid
+from reproduce.rl import distill_cell as rl_distill_cell
+from reproduce.rl import tables as rl_tables
+from reproduce.table1 import image_cells
+from reproduce.table1 import tables as table1_tables
+from reproduce.verdicts import check, report
 from tests.conftest import REPO
 from tests.test_algorithm import FakeDistiller, FakeSession, Recorder
 from tests.test_distillers import gas_config
@@ -141,16 +148,16 @@ def _diverging(partial_arg, written):
 
 def _image_cell(monkeypatch, results, written):
     monkeypatch.setattr(runner, "distill", _diverging(7, written))
-    monkeypatch.setattr(cells.image_tasks, "load_image_task", lambda *a: None)
+    monkeypatch.setattr(image_cells.image_tasks, "load_image_task", lambda *a: None)
     teacher = _fake_teacher(os.path.join(results, "t.npz"), "LeNet-5")
-    cells.run_distill("gas", "mnist", "smoke", 1, results, overrides=["student_lr=nan"],
-                      log=lambda _: None, teacher_checkpoint=teacher)
+    image_cells.run_distill("gas", "mnist", "smoke", 1, results, overrides=["student_lr=nan"],
+                            log=lambda _: None, teacher_checkpoint=teacher)
 
 
 def _fig2_cell(monkeypatch, results, written):
     monkeypatch.setattr(runner, "distill", _diverging(7, written))
     monkeypatch.setattr(fig2, "load_task", lambda *a: None)
-    _fake_teacher(cells.teacher_path(results, "smoke", "evenodd_k2"))
+    _fake_teacher(image_cells.teacher_path(results, "smoke", "evenodd_k2"))
     fig2.run_distill("gas", 2, "smoke", 1, results, overrides=["student_lr=nan"],
                      log=lambda _: None)
 
@@ -158,9 +165,9 @@ def _fig2_cell(monkeypatch, results, written):
 def _policy_cell(monkeypatch, results, written):
     monkeypatch.setattr(policy_runner, "distill_policy", _diverging(6, written))
     teacher = _fake_teacher(os.path.join(results, "t.npz"))
-    rl_distill.run_rl_distill("gas", "cartpole", "smoke", 1, results,
-                              overrides=["student_lr=nan"], log=lambda _: None,
-                              teacher_checkpoint=teacher)
+    rl_distill_cell.run_rl_distill("gas", "cartpole", "smoke", 1, results,
+                                   overrides=["student_lr=nan"], log=lambda _: None,
+                                   teacher_checkpoint=teacher)
 
 
 @pytest.mark.parametrize("run_cell,name", [
@@ -208,8 +215,8 @@ def _rec(method, task, seed, value, status="ok", key="test_accuracy", kind="dist
 def test_table1_leaves_a_diverged_seed_out_of_the_mean_and_names_it():
     records = [_rec("gas", "mnist", 0, 97.0), _rec("gas", "mnist", 1, None, "diverged"),
                _rec("gas", "mnist", 2, 99.0), _rec("dafl", "mnist", 0, None, "diverged")]
-    rows = {(r["method"], r["task"]): r for r in tables.table1_rows(
-        records, "smoke", tables.load_paper_reference(), notes={})}
+    rows = {(r["method"], r["task"]): r for r in table1_tables.table1_rows(
+        records, "smoke", paper_reference.load_paper_reference(), notes={})}
     gas, dafl = rows[("gas", "mnist")], rows[("dafl", "mnist")]
     assert (gas["mean"], gas["std"], gas["n"]) == ("98.00", "1.414", "2")
     assert gas["note"] == "seed 1 diverged at step 12 (student KL)"
@@ -229,7 +236,7 @@ def test_fig2_and_policy_tables_leave_diverged_seeds_out(tmp_path):
                     eval_episodes=5) for s, v in ((0, 100.0), (2, 200.0))]
     records.append(_rec("gas", "cartpole", 1, None, "diverged", kind="rl_distill"))
     row = [r for r in rl_tables.rl_rows("table6", str(tmp_path), "smoke", records,
-                                        tables.load_paper_reference())
+                                        paper_reference.load_paper_reference())
            if (r["method"], r["task"]) == ("gas", "cartpole")][0]
     assert (row["mean"], row["n"]) == ("150.00", "2")
     assert row["note"].endswith("; seed 1 diverged at step 12 (student KL)")
@@ -309,7 +316,7 @@ def test_smoke_cell_with_a_nan_learning_rate_ends_diverged(tmp_path):
         return subprocess.run([sys.executable, "-m", "reproduce"] + list(args) + [
             "--profile", "smoke", "--results_dir", results, "--threads", "2"], cwd=REPO,
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    save_random_teacher(cells.teacher_path(results, "smoke", "mnist"))
+    save_random_teacher(image_cells.teacher_path(results, "smoke", "mnist"))
     done = cli("distill", "--method", "noise_kd", "--task", "mnist", "--seed", "1",
                "--set", "student_lr=nan")
     err = done.stderr.decode().strip().splitlines()
@@ -318,15 +325,15 @@ def test_smoke_cell_with_a_nan_learning_rate_ends_diverged(tmp_path):
                               "student KL became nan"), err[-1]
     assert "--set student_lr" in err[-1]
     with open(cells.result_path(results, "smoke",
-                                cells.distill_cell("mnist", "noise_kd", 1))) as f:
+                                image_cells.distill_cell("mnist", "noise_kd", 1))) as f:
         record = json.load(f)
     assert (record["status"], record["diverged_at_step"], record["diverged_term"]) == (
         "diverged", 2, "student KL")
     assert "test_accuracy" not in record
     partial = os.path.join(results, "smoke", "partial", "mnist", "noise_kd")
     assert os.path.isdir(partial) and not os.listdir(partial)  # written at step 1, then cleared
-    assert checkpoint.read_metadata(cells.teacher_path(results, "smoke", "mnist"))["sha256"] == (
-        record["teacher_checkpoint_sha256"])
+    teacher = image_cells.teacher_path(results, "smoke", "mnist")
+    assert checkpoint.read_metadata(teacher)["sha256"] == record["teacher_checkpoint_sha256"]
     done = cli("tables", "--only", "table1")
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     with open(os.path.join(results, "table1.csv")) as f:

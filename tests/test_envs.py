@@ -9,7 +9,7 @@ import pytest
 
 from building_blocks.common.config import ConfigError
 from building_blocks.rl.envs import ENV_SPECS, env_spec, make_env, make_vec_env
-from reproduce.env_info import env_info
+from reproduce.core.env_info import env_info
 from tests.conftest import REPO
 
 EXPECTED = {  # task: (obs shape, obs dtype, gym's action-space repr) — Tables 6 and 7
@@ -133,7 +133,7 @@ def test_env_info_cli_prints_one_json_line_and_rejects_unknown_envs():
 
 
 def test_env_throughput_reports_rates():
-    from reproduce.bench_envs import env_throughput
+    from reproduce.bench.envs import env_throughput
     result = env_throughput("cartpole", num_envs=4, steps=400)
     for key in ("raw_sim_steps_per_s", "single_env_steps_per_s", "vec_env_steps_per_s"):
         assert result[key] > 0
@@ -147,7 +147,8 @@ def test_the_image_experiments_and_the_task_lists_never_import_gym():
     (the TF 2.x lane has no gym)."""
     code = ("import sys\n"
             "sys.modules['gym'] = None\n"
-            "import reproduce.cells, reproduce.registry, reproduce.grid, reproduce.rl_configs\n"
+            "import reproduce.table1.image_cells, reproduce.grid.registry\n"
+            "import reproduce.grid.grid, reproduce.rl.teacher_configs\n"
             "import building_blocks.rl.policies, building_blocks.rl.policy_runner\n"
             "from building_blocks.rl import envs\n"
             "assert envs.ATARI_TASKS == ('pong', 'breakout', 'seaquest', 'enduro', "

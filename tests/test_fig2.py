@@ -128,7 +128,7 @@ def test_kmnist_wrong_structure_is_refused(tmp_path):
 
 # ---------------------------------------------------------------------------- configs
 def test_fig2_configs_follow_table2_and_differ_only_in_the_gas_ingredients():
-    from reproduce import fig2
+    from reproduce.fig2 import fig2
     configs = {m: fig2.distill_config(m, 3, "paper", 0) for m in fig2.METHODS}
     for config in configs.values():
         assert config.generator_lr == 0.01 and config.student_lr == 0.001  # Table 2
@@ -156,7 +156,7 @@ def test_fig2_configs_follow_table2_and_differ_only_in_the_gas_ingredients():
 
 
 def test_fig2_paper_and_quick_schedules_keep_table1s_quick_rules(monkeypatch):
-    from reproduce import fig2
+    from reproduce.fig2 import fig2
     assert fig2.check_schedule("paper") == [] and fig2.check_schedule("quick") == []
     # The old quick schedule (400 updates, 50:10 rounds, re-init every 100) is refused: 20
     # generator updates per lifetime and a first round of 12.5% of the run.
@@ -169,14 +169,14 @@ def test_fig2_paper_and_quick_schedules_keep_table1s_quick_rules(monkeypatch):
 
 
 def test_generator_output_map_takes_tanh_range_to_normalised_pixels():
-    from reproduce import fig2
+    from reproduce.fig2 import fig2
     scale, shift = fig2.generator_output_map(0.1307, 0.3081)
     for tanh_value, pixel in ((-1.0, 0.0), (0.0, 0.5), (1.0, 1.0)):
         assert abs(tanh_value * scale + shift - (pixel - 0.1307) / 0.3081) < 1e-9
 
 
 def test_fig2_cells_cover_k_1_to_5_without_kmnist_and_to_10_with_it(tmp_path):
-    from reproduce import registry
+    from reproduce.grid import registry
     family = registry.get(["fig2"])[0]
     no_kmnist = str(tmp_path / "data")
     teachers, students = family.cells("quick", None, str(tmp_path), no_kmnist)
@@ -190,7 +190,7 @@ def test_fig2_cells_cover_k_1_to_5_without_kmnist_and_to_10_with_it(tmp_path):
 
 
 def test_rows_say_data_missing_beyond_five_without_kmnist():
-    from reproduce import fig2
+    from reproduce.fig2 import fig2
     records = [{"task": "evenodd_k2", "method": "gas", "test_accuracy": a} for a in (90., 94.)]
     rows = fig2.fig2_rows(records, "quick", kmnist_present=False)
     by_key = {(r["method"], r["k"]): r for r in rows}
@@ -209,8 +209,8 @@ def _write_json(path, obj):
 
 
 def test_students_of_a_changed_teacher_are_stale_and_rerun(tmp_path):
-    from reproduce import grid
-    from reproduce.families import GridCell
+    from reproduce.core.families import GridCell
+    from reproduce.grid import grid
     teacher_npz = str(tmp_path / "teachers" / "t.npz")
     teacher = GridCell("t/teacher", ["teacher"], str(tmp_path / "cells" / "t.json"), 1.0, None)
     students = [GridCell("t/s%d" % i, ["student", str(i)], str(tmp_path / "cells" / ("s%d.json" % i)),

@@ -10,8 +10,8 @@ import pytest
 
 from building_blocks.common import io_utils
 from building_blocks.common.config import ConfigError
-from reproduce import grid, ray_backend
-from reproduce.families import GridCell
+from reproduce.core.families import GridCell
+from reproduce.grid import grid, ray_backend
 
 
 def test_stale_temp_files_are_removed_and_finished_files_kept(tmp_path):
@@ -126,7 +126,7 @@ def test_a_cells_threads_come_from_the_profile_not_from_jobs(tmp_path, monkeypat
                                                              expected):
     """The same cell gets the same command line (and so the same numbers) under --jobs 1 and
     --jobs 2: its intra-op threads are the profile's."""
-    from reproduce import grid
+    from reproduce.grid import grid
     seen = []
 
     def fake_execute(teachers, students, flags, jobs, log, executor=None):
@@ -145,8 +145,8 @@ def test_every_student_cell_names_its_teacher_checkpoint(tmp_path):
     """A student of a retrained teacher must be rerun (grid.is_stale), which needs the cell to
     name the checkpoint it distils; the RL families once left it out, so retrained PPO
     teachers kept their old students."""
-    from reproduce import registry
-    from reproduce.rl_distill import rl_teacher_path
+    from reproduce.grid import registry
+    from reproduce.rl.distill_cell import rl_teacher_path
     checked = set()
     for family in registry.get(list(registry.REGISTRY)):
         if family.unavailable():
@@ -167,7 +167,7 @@ def test_grid_eta_uses_each_cells_own_time_and_the_jobs_in_parallel():
     """Two jobs, 10 cells of cost 1 each taking 60 s: after two have finished, 8 are left,
     4 rounds of 60 s on two jobs: 4 min, whatever the grid's wall clock says (issue 15: the
     wall-clock rate swung with the cells still in flight)."""
-    from reproduce.grid import Tracker
+    from reproduce.grid.grid import Tracker
     lines = []
     tracker = Tracker(10.0, 10, lines.append, jobs=2)
     tracker.finished("a", 1.0, 60.0, "done")

@@ -12,7 +12,7 @@ from building_blocks.rl.reward_normalizer import ReturnNormalizer
 from building_blocks.rl.teacher_runner import learning_rate_at
 from building_blocks.rl.rollout_buffer import Batch, RolloutBuffer
 from building_blocks.common.tf_compat import tf
-from reproduce import rl_configs
+from reproduce.rl import teacher_configs
 
 
 def test_epochs_reading_visits_every_transition_once_per_epoch():
@@ -31,17 +31,17 @@ def test_minibatches_reading_takes_ten_steps_and_refills_the_permutation():
 
 
 def test_learning_rate_falls_linearly_to_zero_over_the_budget():
-    config = rl_configs.ppo_config("halfcheetah", "quick")
+    config = teacher_configs.ppo_config("halfcheetah", "quick")
     assert learning_rate_at(config, 0) == config.learning_rate
     assert learning_rate_at(config, config.total_transitions // 4) == pytest.approx(
         0.75 * config.learning_rate)
     assert learning_rate_at(config, config.total_transitions + 5) == 0.0
-    flat = rl_configs.apply_overrides(config, ["anneal_lr=false"])
+    flat = teacher_configs.apply_overrides(config, ["anneal_lr=false"])
     assert learning_rate_at(flat, config.total_transitions // 2) == config.learning_rate
 
 
 def _learner_and_batch(overrides, old_log_prob_shift=0.0):
-    config = rl_configs.apply_overrides(rl_configs.ppo_config("halfcheetah", "smoke"),
+    config = teacher_configs.apply_overrides(teacher_configs.ppo_config("halfcheetah", "smoke"),
                                         overrides)
     spec = ENVS.env_spec("halfcheetah")
     rng = np.random.RandomState(1)
@@ -141,7 +141,7 @@ def test_buffer_scales_rewards_before_the_version_lag_rule():
 @pytest.mark.parametrize("task,sigma", [("humanoid", 0.2), ("humanoid_standup", 0.2),
                                         ("halfcheetah", math.exp(-1.0)), ("mountaincar", 1.0)])
 def test_teacher_log_std_starts_at_the_tasks_initial_value(task, sigma):
-    config = rl_configs.ppo_config(task, "quick")
+    config = teacher_configs.ppo_config(task, "quick")
     spec = ENVS.env_spec(task)
     graph = tf.Graph()
     with graph.as_default():
@@ -156,9 +156,9 @@ def test_teacher_log_std_starts_at_the_tasks_initial_value(task, sigma):
 
 
 def test_mountaincar_keeps_the_literal_learner_and_the_mujoco_tasks_the_epoch_reading():
-    literal = rl_configs.ppo_config("mountaincar", "quick")
+    literal = teacher_configs.ppo_config("mountaincar", "quick")
     assert (literal.gradient_steps_unit, literal.normalize_reward, literal.anneal_lr,
             literal.target_kl) == ("minibatches", False, False, 0.0)
     for task in ("halfcheetah", "humanoid", "humanoid_standup", "cartpole"):
-        config = rl_configs.ppo_config(task, "quick")
+        config = teacher_configs.ppo_config(task, "quick")
         assert config.gradient_steps_unit == "epochs" and config.normalize_reward

@@ -14,7 +14,7 @@ from building_blocks.common.config import apply_overrides
 from building_blocks.rl.teacher_runner import train_ppo_teacher
 from building_blocks.rl.rollout_buffer import RolloutBuffer, is_stale
 from building_blocks.common.tf_compat import tf
-from reproduce import rl_configs
+from reproduce.rl import teacher_configs
 from building_blocks.rl import envs as ENVS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -123,7 +123,7 @@ def _random_policy_return(task, episodes, seed):
 
 
 def test_smoke_ppo_improves_cartpole_over_a_random_policy(tmp_path):
-    config = apply_overrides(rl_configs.ppo_config("cartpole", "smoke", seed=1), [
+    config = apply_overrides(teacher_configs.ppo_config("cartpole", "smoke", seed=1), [
         "actor_backend=inline", "total_transitions=8192", "eval_episodes=5",
         "final_eval_episodes=10"])
     spec = ENVS.env_spec("cartpole")
@@ -168,7 +168,7 @@ def test_cli_trains_writes_artefacts_and_skips_a_finished_teacher(tmp_path):
         assert key in meta, key
     assert record["config"]["clip"] == 0.2 and record["git_sha"]
     # Its 2 actor processes act beside the learner: the learner gets the cores left over.
-    assert record["learner_omp_threads"] == str(rl_configs.learner_omp_threads(
+    assert record["learner_omp_threads"] == str(teacher_configs.learner_omp_threads(
         "cartpole", "smoke", (), os.cpu_count() or 1))
     assert record["eval_return_mean"] == meta["eval_return_mean"]
     lines = (tmp_path / "smoke" / "teachers" / "rl" / "cartpole.curve.csv").read_text().split()
@@ -178,11 +178,12 @@ def test_cli_trains_writes_artefacts_and_skips_a_finished_teacher(tmp_path):
 
 
 def test_learner_openmp_threads_leave_a_core_to_each_actor_process():
-    assert rl_configs.learner_omp_threads("pong", "smoke", (), 2) == 1
-    assert rl_configs.learner_omp_threads("pong", "smoke", (), 16) == 14
-    assert rl_configs.learner_omp_threads("pong", "smoke", ["num_workers=4"], 16) == 12
-    assert rl_configs.learner_omp_threads("pong", "smoke", ["actor_backend=inline"], 16) is None
-    assert rl_configs.learner_omp_threads("tetris", "smoke", (), 16) is None
+    assert teacher_configs.learner_omp_threads("pong", "smoke", (), 2) == 1
+    assert teacher_configs.learner_omp_threads("pong", "smoke", (), 16) == 14
+    assert teacher_configs.learner_omp_threads("pong", "smoke", ["num_workers=4"], 16) == 12
+    assert teacher_configs.learner_omp_threads("pong", "smoke", ["actor_backend=inline"],
+                                               16) is None
+    assert teacher_configs.learner_omp_threads("tetris", "smoke", (), 16) is None
 
 
 def test_cli_rejects_an_unknown_environment(tmp_path):

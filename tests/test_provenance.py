@@ -1,8 +1,8 @@
-"""Recorded commands re-run from the repository root (reproduce/provenance.py)."""
+"""Recorded commands re-run from the repository root (reproduce/core/provenance.py)."""
 import os
 
 from building_blocks.image.data import REPO_ROOT
-from reproduce import provenance
+from reproduce.core import provenance
 
 
 def test_portable_command_has_no_absolute_paths():
@@ -19,8 +19,9 @@ def test_portable_command_has_no_absolute_paths():
 def test_cell_records_carry_no_absolute_paths_of_the_machine():
     """The checkpoint paths a runner reports (image teacher, RL student's teacher) are
     written relative to the repository root, like the command."""
-    from reproduce import cells, configs
-    cell = cells.teacher_cell("mnist")
+    from reproduce.core import cells
+    from reproduce.table1 import configs, image_cells
+    cell = image_cells.teacher_cell("mnist")
     record = cells.cell_record(cell, "smoke", configs.teacher_config("mnist", "smoke"), {
         "checkpoint": os.path.join(REPO_ROOT, "runs", "smoke", "smoke", "teachers", "mnist.npz"),
         "teacher_checkpoint": "/elsewhere/t.npz", "test_accuracy": 90.0}, 0.0)

@@ -7,7 +7,7 @@ import pytest
 from building_blocks.rl import actor_backends, actors
 from building_blocks.common.config import apply_overrides
 from building_blocks.rl.teacher_runner import train_ppo_teacher
-from reproduce import rl_configs
+from reproduce.rl import teacher_configs
 from tests.test_ppo_trainer import ENV_MODULE, ENVS, _initial_params
 
 if not os.environ.get("CI"):  # in CI a missing ray (pinned in the lock) fails these tests
@@ -58,7 +58,7 @@ def test_ray_actors_follow_broadcasts_and_report_worker_errors(local_ray):
 
 
 def test_ppo_trains_through_ray_actors(local_ray, tmp_path):
-    config = apply_overrides(rl_configs.ppo_config("cartpole", "smoke", seed=1), [
+    config = apply_overrides(teacher_configs.ppo_config("cartpole", "smoke", seed=1), [
         "actor_backend=ray", "total_transitions=4096", "eval_episodes=2",
         "final_eval_episodes=2"])
     out = str(tmp_path / "cartpole.npz")

@@ -8,7 +8,7 @@ from building_blocks.image import resnet
 from building_blocks.distill.distiller import student_learning_rate
 from building_blocks.common.network import take_update_ops
 from building_blocks.common.tf_compat import tf
-from reproduce import configs
+from reproduce.table1 import configs
 
 pytestmark = pytest.mark.tf2
 

@@ -16,7 +16,7 @@ from building_blocks.distill import action_distributions
 from building_blocks.rl import envs, policies
 from building_blocks.rl.policy_runner import Actor, evaluate
 from building_blocks.common.tf_compat import make_session, tf
-from reproduce import rl_distill
+from reproduce.rl import distill_cell as rl_distill_cell
 from tests.conftest import REPO
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
@@ -41,7 +41,7 @@ def save_random_teacher(results, task, episodes=3, deterministic=True):
     with make_session(graph, 1) as sess:
         sess.run(init)
         returns, _ = evaluate(sess, actor, task, episodes, seed=7)
-        checkpoint.save_network(sess, net, rl_distill.rl_teacher_path(results, "smoke", task),
+        checkpoint.save_network(sess, net, rl_distill_cell.rl_teacher_path(results, "smoke", task),
                                 {"env": task, "eval_returns": returns,
                                  "eval_return_mean": float(np.mean(returns)),
                                  "note": "random initialisation (test)"})
@@ -73,7 +73,7 @@ def test_table6_smoke_writes_valid_csv_figure_and_cells(rl_smoke):
     for method in ("student_kd", "dafl", "gas"):
         row = by_key[(method, "cartpole")]
         assert row["n"] == "1" and 8 <= float(row["mean"]) <= 200  # CartPole-v0 returns
-        path = rl_distill.rl_result_path(results, "smoke", "cartpole", method, 0)
+        path = rl_distill_cell.rl_result_path(results, "smoke", "cartpole", method, 0)
         with open(path) as f:
             record = json.load(f)
         assert record["kind"] == "rl_distill" and len(record["episodes"]) == 2
@@ -81,7 +81,7 @@ def test_table6_smoke_writes_valid_csv_figure_and_cells(rl_smoke):
         for field in ("command", "config", "git_sha", "packages", "wall_s"):
             assert field in record
         assert record["config"]["method"] == method
-    gas = json.load(open(rl_distill.rl_result_path(results, "smoke", "cartpole", "gas", 0)))
+    gas = json.load(open(rl_distill_cell.rl_result_path(results, "smoke", "cartpole", "gas", 0)))
     assert gas["generator_steps"] > 0 and gas["reinits"] > 0
     assert os.path.getsize(os.path.join(results, "figures", "fig3_relative_scores.png")) > 1000
     assert os.path.exists(os.path.join(results, "manifest_table6.json"))
@@ -107,7 +107,7 @@ def test_table7_smoke_runs_pong_end_to_end_with_figure4(tmp_path):
         row = by_key[(method, "pong")]
         assert row["n"] == "1" and -21 <= float(row["mean"]) <= 21, row   # Pong scores
         assert by_key[(method, "breakout")]["mean"] == ""                 # not asked for
-    gas = json.load(open(rl_distill.rl_result_path(results, "smoke", "pong", "gas", 0)))
+    gas = json.load(open(rl_distill_cell.rl_result_path(results, "smoke", "pong", "gas", 0)))
     assert gas["generator_steps"] > 0 and gas["config"]["n_generators"] == 8
     assert os.path.getsize(os.path.join(results, "figures", "fig4_samples_pong.png")) > 1000
     assert os.path.exists(os.path.join(results, "manifest_table7.json"))

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from reproduce import reference_check, report, run_folders
-from reproduce.families import GridCell
+from reproduce.core import run_folders
+from reproduce.core.families import GridCell
+from reproduce.verdicts import reference_check, report
 from tests.conftest import REPO
 
 HEADER = "method,task,mean,std,n,paper_mean,paper_std,profile,note\n"

@@ -1,0 +1,2 @@
+"""The experiment grid: the family registry, the runner of every cell as its own subprocess,
+and its Ray executor."""
