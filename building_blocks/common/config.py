@@ -178,7 +178,7 @@ class PolicyDistillConfig(_DistillCell):
     eval_episodes: int = 10                 # real-env episodes per student (one per env)
     eval_deterministic: bool = True         # student acts with its mode (argmax / mean)
     eval_max_frames: int = 0                # Atari: emulator frames per evaluation game (0: gym's
-                                            # 400,000; smoke caps it, see rl_distill_configs)
+                                            # 400,000; smoke caps it, see rl.distill_configs)
     eval_every: int = 0                     # student updates between evaluations; 0: end only
 
     def validate(self):

@@ -96,7 +96,7 @@ class MLPPolicy(Network):
     """MLP policy and value (Table 5: MLP[64, 64], MLP[512]), tanh hidden units.
 
     Variables: pi/fc{i}, pi/logits or pi/mean (+ log_std [D], initialised to
-    ``initial_log_std``, 0 unless the teacher's config says, rl_configs), v/fc{i},
+    ``initial_log_std``, 0 unless the teacher's config says, teacher_configs), v/fc{i},
     v/out, obs_rms/*. ``features`` is the policy torso's last hidden layer.
     """
 

@@ -148,8 +148,8 @@ def distill_policy(config, distiller_cls, teacher_path, threads=0, log=print, su
                    partial_dir=None, checkpoint_every_s=600.0, make_policy=None,
                    samples_path=None):
     """Distils the teacher at ``teacher_path`` into a student of ``config.task`` with
-    ``distiller_cls`` (``config.method``'s policy distiller: reproduce/methods.py); returns
-    the cell's result dict (student returns in the real env)."""
+    ``distiller_cls`` (``config.method``'s policy distiller: reproduce/core/methods.py);
+    returns the cell's result dict (student returns in the real env)."""
     config.validate()
     spec = envs.env_spec(config.task)
     holder = {}

@@ -1,5 +1,6 @@
 """Typed config of a PPO teacher run (B.2, Tables 4 and 5). Per-task, per-profile values are
-in reproduce/rl_configs.py; overrides via ``--set key=value`` (building_blocks.common.config)."""
+in reproduce/rl/teacher_configs.py; overrides via ``--set key=value``
+(building_blocks.common.config)."""
 import dataclasses
 
 from building_blocks.common.config import ConfigError, check_choice
@@ -33,7 +34,7 @@ class PPOConfig:
     # CHOICE: an update's remaining minibatches are skipped once the approximate KL of a
     # minibatch exceeds 1.5 × target_kl (Spinning Up / SB3 rule); 0 disables it.
     target_kl: float = 0.03
-    initial_log_std: float = 0.0            # CHOICE per task (rl_configs.INITIAL_LOG_STD)
+    initial_log_std: float = 0.0            # CHOICE per task (teacher_configs.INITIAL_LOG_STD)
     checkpoint_every_s: float = 300.0       # resumable state written after an update this often
     entropy_coef: float = 0.0               # Table 4: entropy penalty 0
     gae_lambda: float = 0.95                # Table 4
@@ -45,7 +46,7 @@ class PPOConfig:
     eval_episodes: int = 5                  # episodes per evaluation (deterministic policy)
     final_eval_episodes: int = 10           # episodes of the kept policy's final evaluation
     eval_max_frames: int = 0                # Atari: emulator frames per evaluation game (0: gym's
-                                            # 400,000; smoke caps it, see rl_configs)
+                                            # 400,000; smoke caps it, see rl.teacher_configs)
     stop_return: float = float("inf")       # stop once an evaluation reaches this (max score)
     actor_backend: str = "process"          # 'process' (worker processes) | 'inline' | 'ray'
     log_every_s: float = 30.0
