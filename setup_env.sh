@@ -16,8 +16,8 @@
 #      the lock's (the few that NVIDIA's build requires otherwise).
 #
 # The venv is (re)installed only when .venv/.gas-stamp does not hold the sha256 of
-# requirements.lock + the chosen TF pin (+ requirements-ngc.lock for ngc); otherwise this is
-# a no-op (well under 2 s).
+# requirements.lock's pins + the chosen TF pin (+ requirements-ngc.lock's for ngc; comments do
+# not count); otherwise this is a no-op (well under 2 s).
 
 # ---- TensorFlow wheels (everything else is pinned in requirements.lock) ---------
 # cpu: Intel's oneDNN (MKL-DNN) build of TF 1.15 -- same tf / tf.compat.v1 API as
@@ -70,7 +70,7 @@ _gas_setup_main() {
         tf2)   _gas_die "GAS_TF_BUILD=tf2 is the TensorFlow 2.x stack in .venv-tf2: ./setup_env_tf2.sh builds it (./run_all.sh and ./run_tests.sh use it under GAS_TF_BUILD=tf2)" ;;
         *)     _gas_die "GAS_TF_BUILD must be cpu, stock, gpu, ngc (TF 1.15) or tf2 (got '$build')" ;;
     esac
-    want="$({ cat "$lock"; printf '%s\n' "${tf_pin:-$build}"; [ -z "$overlay" ] || cat "$overlay"; } \
+    want="$({ _gas_pins "$lock"; printf '%s\n' "${tf_pin:-$build}"; [ -z "$overlay" ] || _gas_pins "$overlay"; } \
             | _gas_sha256)"
 
     # Fast path: venv python works and the stamp matches.

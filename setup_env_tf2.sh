@@ -17,8 +17,8 @@
 # The lane proves the TF1 graph code runs on TF 2.x's compat.v1 (see ./run_tests.sh and
 # requirements-tf2.lock); the experiments themselves use .venv (TF 1.15, setup_env.sh).
 # The venv is (re)built only when .venv-tf2/.gas-stamp does not hold the sha256 of
-# requirements-tf2.lock + the pip pin (+ requirements-tf2-gpu.lock for the GPU build);
-# otherwise this is a no-op (well under 2 s).
+# requirements-tf2.lock's pins + the pip pin (+ requirements-tf2-gpu.lock's for the GPU build;
+# comments do not count); otherwise this is a no-op (well under 2 s).
 # A changed lock rebuilds the venv from scratch, so it never holds stale packages.
 
 PIP_PIN="pip==24.3.1"
@@ -39,7 +39,7 @@ _gas_setup_main() {
         [ -f "$overlay" ] || _gas_die "missing $overlay"
         install="$venv/.gas-requirements-gpu.txt"
     fi
-    want="$({ cat "$lock"; printf '%s\n' "$PIP_PIN"; [ -z "$overlay" ] || cat "$overlay"; } \
+    want="$({ _gas_pins "$lock"; printf '%s\n' "$PIP_PIN"; [ -z "$overlay" ] || _gas_pins "$overlay"; } \
             | _gas_sha256)"
 
     # Fast path: venv python works and the stamp matches.

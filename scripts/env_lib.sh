@@ -11,6 +11,13 @@
 _gas_log() { printf '[%s] %s\n' "$_GAS_TAG" "$*"; }
 _gas_die() { printf '[%s] ERROR: %s\n' "$_GAS_TAG" "$*" >&2; exit 1; }
 
+# _gas_pins FILE...: the files' lines without comments, trailing blanks and empty lines, so a
+# stamp (sha256 of what a venv was built from) changes with the pins only, not with the text
+# that explains them.
+_gas_pins() {
+    sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$@"
+}
+
 _gas_sha256() {
     if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1
     else shasum -a 256 | cut -d' ' -f1; fi

@@ -90,3 +90,15 @@ def test_gpu_overlay_pins_what_the_installed_tensorflow_declares_for_and_cuda():
     overlay = pins("requirements-tf2-gpu.lock")
     overlay.pop("tensorflow")
     assert declared and overlay == declared
+
+
+def test_stamp_input_ignores_comments_but_not_pins(tmp_path):
+    """A venv is rebuilt when its lock's pins change, not when the text explaining them does."""
+    plain, explained, bumped = (tmp_path / name for name in ("a.lock", "b.lock", "c.lock"))
+    plain.write_text("numpy==1.18.5\nray==2.7.2\n")
+    explained.write_text("# why numpy\nnumpy==1.18.5   # TF 1.15 needs < 1.19\n\nray==2.7.2\n")
+    bumped.write_text("numpy==1.18.4\nray==2.7.2\n")
+    stamp = {path: bash("_gas_pins %s | _gas_sha256" % path).stdout
+             for path in (plain, explained, bumped)}
+    assert stamp[plain] == stamp[explained] != stamp[bumped]
+    assert len(stamp[plain].strip()) == 64
