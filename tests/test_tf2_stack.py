@@ -1,6 +1,7 @@
 """The product on whichever stack runs the tests (issue 16): on the TF 2.x lane (.venv-tf2,
-GAS_TF_BUILD=tf2) a smoke Table 1 cell runs end to end through run_all, and the RL families,
-whose gym the TF 2.x stack does not install, say "not run" instead of failing."""
+GAS_TF_BUILD=tf2) a smoke Table 1 cell and a Figure 2 cell run end to end through run_all,
+and the RL families, whose gym the TF 2.x stack does not install, say "not run" instead of
+failing."""
 import csv
 import json
 import os
@@ -56,3 +57,17 @@ def test_rl_families_say_not_run_without_gym(tmp_path):
         rows = list(csv.DictReader(f))
     assert rows and all(r["n"] == "0" and r["note"].startswith("not run: needs gym")
                         for r in rows)
+
+
+def test_a_smoke_figure2_cell_runs_end_to_end_on_this_stack(tmp_path):
+    """Figure 2's input-modes study (its own teacher, then a GAS student at k = 1) on this stack."""
+    results = str(tmp_path / "run")
+    done = _run_all(results, "--only", "fig2", "--cells", "evenodd_k1/gas/*")
+    assert done.returncode == 0, done.stdout[-3000:]
+    with open(os.path.join(results, "smoke", "cells", "evenodd_k1", "gas", "seed0.json")) as f:
+        record = json.load(f)
+    assert 0.0 < record["test_accuracy"] <= 100.0 and record["student_steps"] > 0
+    with open(os.path.join(results, "fig2_input_modes.csv")) as f:
+        rows = {(r["method"], r["k"]): r for r in csv.DictReader(f)}
+    assert rows[("teacher", "1")]["n"] == "1" and rows[("gas", "1")]["n"] == "1"
+    assert os.path.getsize(os.path.join(results, "figures", "fig2_input_modes.png")) > 10000
