@@ -199,6 +199,7 @@ def test_rows_say_data_missing_beyond_five_without_kmnist():
             by_key[("gas", "2")]["n"]) == ("92.00", "2.828", "2")  # ddof = 1
     assert by_key[("gas", "3")]["note"] == "not run"
     assert by_key[("dafl", "7")]["note"].startswith("not run: data missing (put kmnist-")
+    assert " in /" not in by_key[("dafl", "7")]["note"]  # no machine's path in a table
 
 
 # ------------------------------------------------------------- stale students, retraining

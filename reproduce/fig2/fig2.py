@@ -22,6 +22,7 @@ from building_blocks.common.io_utils import atomic_write_json, atomic_write_text
 from building_blocks.image import data as data_lib
 from building_blocks.image import image_tasks, input_modes, kmnist, runner
 from reproduce.core import cells, diverged
+from reproduce.core.provenance import portable_path
 from reproduce.core.families import Family, GridCell
 from reproduce.table1 import configs, image_cells
 
@@ -244,7 +245,8 @@ def fig2_rows(records, profile, kmnist_present):
             else:
                 mean = std = None
                 if k > input_modes.MAX_MNIST_K and not kmnist_present:
-                    note = "not run: data missing (%s)" % kmnist.missing_message()
+                    note = "not run: data missing (put %s in %s/)" % (  # no machine's path
+                        ", ".join(sorted(kmnist.SHA256)), portable_path(kmnist.kmnist_folder()))
                 elif not stopped.get((method, task)):
                     note = "not run"
             note = diverged.with_note(note, stopped.get((method, task), []))

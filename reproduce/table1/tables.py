@@ -12,6 +12,7 @@ import os
 
 from building_blocks.common.io_utils import atomic_write_text
 from reproduce.core import diverged
+from reproduce.core.provenance import portable_path
 from reproduce.core.paper_reference import (ReferenceError, load_paper_reference,
                                             paper_reference_path)
 from reproduce.core.tables import (fmt, load_cell_records, mean_std, rows_to_csv,
@@ -28,8 +29,8 @@ def not_run_notes(data_dir=None):
     notes = {("noise_kd", "cifar10"): "not run: Table 1 has no CIFAR-10 value for this row "
                                       "(run it with `distill --method noise_kd --task cifar10`)"}
     if not cifar10.is_available(data_dir):
-        notes["cifar10"] = ("not run: data missing (put %s in %s/)" % (
-            cifar10.TARBALL, os.path.dirname(cifar10.expected_location(data_dir))))
+        notes["cifar10"] = ("not run: data missing (put %s in %s/)" % (  # no machine's path
+            cifar10.TARBALL, portable_path(os.path.dirname(cifar10.expected_location(data_dir)))))
     return notes
 
 
