@@ -178,3 +178,18 @@ def test_grid_eta_uses_each_cells_own_time_and_the_jobs_in_parallel():
     tracker.finished("c", 0.1, 6.0, "done")
     assert tracker.eta() == pytest.approx(126.0 / 2.1 * 7.9 / 2)
     assert lines[-1].startswith("[3/10] c done in 6s")
+
+
+def test_table1_cell_costs_follow_the_quick_wall_times():
+    """The ETA's cost units of a quick Table 1 cell, against the wall times measured on the
+    2-core machine (Student KD ~110 s, DAFL ~1,300 s, GAS ~1,700-2,100 s): each within a
+    factor 1.5, and a cell's fixed start-up keeps a short cell from counting as nearly free."""
+    from reproduce.table1 import configs, family
+    measured_s = {"student_kd": 110.0, "noise_kd": 112.0, "dafl": 1300.0, "gas": 1900.0}
+    seconds_per_unit = 0.63
+    for method, seconds in measured_s.items():
+        cost = family.image_student_cost(configs.distill_config(method, "mnist", "quick", 0))
+        assert seconds / 1.5 <= cost * seconds_per_unit <= seconds * 1.5, (method, cost)
+    smoke = {m: family.image_student_cost(configs.distill_config(m, "mnist", "smoke", 0))
+             for m in measured_s}
+    assert smoke["student_kd"] >= 0.5 * smoke["gas"]

@@ -15,16 +15,33 @@ def _image_teacher(results_dir, profile, task):
                     0.05 * config.epochs * 235, None)
 
 
+# Cost units of an image distillation cell, for the grid's ETA only (one unit ≈ 0.63 s with one
+# thread on the 2-core machine). Fitted to the quick Table 1 cells' wall times there
+# (results/quick/logs/run_all_table1_invocation*.log): Student KD / KD on noise ~110 s,
+# DAFL ~1,300 s, GAS ~1,700-2,100 s. A cell's start (TF import, data, graph) and its
+# evaluations cost about as much as a Student KD run's steps; a student step on generated
+# images scales with the batch; a generator step with the number of generators.
+CELL_OVERHEAD_UNITS = 130.0
+
+
+def image_student_cost(config):
+    rounds = config.student_steps / float(config.student_steps_per_round)
+    generator_steps = rounds * config.generator_steps_per_round
+    if config.method in ("dafl", "gas"):
+        student_unit = 0.25 * config.batch_size / 64.0
+    else:
+        student_unit = 0.03
+    generator_unit = 1.0 + 0.8 * (config.n_generators - 1)
+    return (CELL_OVERHEAD_UNITS + config.student_steps * student_unit
+            + generator_steps * generator_unit)
+
+
 def _image_student(results_dir, profile, task, method, seed):
     cell = image_cells.distill_cell(task, method, seed)
     config = configs.distill_config(method, task, profile, seed)
-    rounds = config.student_steps / float(config.student_steps_per_round)
-    generator_steps = rounds * config.generator_steps_per_round
-    student_unit = 0.25 if config.method in ("dafl", "gas") else 0.03
     return GridCell(cells.cell_name(cell),
                     ["distill", "--task", task, "--method", method, "--seed", str(seed)],
-                    cells.result_path(results_dir, profile, cell),
-                    config.student_steps * student_unit + generator_steps,
+                    cells.result_path(results_dir, profile, cell), image_student_cost(config),
                     cells.cell_name(image_cells.teacher_cell(task)),
                     image_cells.teacher_path(results_dir, profile, task))
 
