@@ -29,11 +29,12 @@ def _run_all(results, *args):
                           universal_newlines=True, timeout=900)
 
 
-def test_a_smoke_table1_cell_runs_end_to_end_on_this_stack(tmp_path):
-    results = str(tmp_path / "run")
-    done = _run_all(results, "--only", "table1", "--cells", "mnist/gas/*")
+def _finished_gas_cell(results, family, cell_folder):
+    """Runs ``family``'s cells under ``cell_folder``/gas (seed 0) and returns that cell's record,
+    checked to come from this stack and to hold a real accuracy."""
+    done = _run_all(results, "--only", family, "--cells", cell_folder + "/gas/*")
     assert done.returncode == 0, done.stdout[-3000:]
-    with open(os.path.join(results, "smoke", "cells", "mnist", "gas", "seed0.json")) as f:
+    with open(os.path.join(results, "smoke", "cells", cell_folder, "gas", "seed0.json")) as f:
         record = json.load(f)
     import tensorflow as real_tf  # the stack this lane runs on
     assert record["tf_build"]["tensorflow"] == real_tf.__version__
@@ -41,6 +42,12 @@ def test_a_smoke_table1_cell_runs_end_to_end_on_this_stack(tmp_path):
     if expected:
         assert record["tf_build"]["tensorflow"].split(".")[0] == expected
     assert 0.0 < record["test_accuracy"] <= 100.0 and record["student_steps"] > 0
+    return record
+
+
+def test_a_smoke_table1_cell_runs_end_to_end_on_this_stack(tmp_path):
+    results = str(tmp_path / "run")
+    _finished_gas_cell(results, "table1", "mnist")
     with open(os.path.join(results, "table1.csv")) as f:
         rows = {(r["method"], r["task"]): r for r in csv.DictReader(f)}
     assert rows[("gas", "mnist")]["n"] == "1"
@@ -62,11 +69,7 @@ def test_rl_families_say_not_run_without_gym(tmp_path):
 def test_a_smoke_figure2_cell_runs_end_to_end_on_this_stack(tmp_path):
     """Figure 2's input-modes study (its own teacher, then a GAS student at k = 1) on this stack."""
     results = str(tmp_path / "run")
-    done = _run_all(results, "--only", "fig2", "--cells", "evenodd_k1/gas/*")
-    assert done.returncode == 0, done.stdout[-3000:]
-    with open(os.path.join(results, "smoke", "cells", "evenodd_k1", "gas", "seed0.json")) as f:
-        record = json.load(f)
-    assert 0.0 < record["test_accuracy"] <= 100.0 and record["student_steps"] > 0
+    _finished_gas_cell(results, "fig2", "evenodd_k1")
     with open(os.path.join(results, "fig2_input_modes.csv")) as f:
         rows = {(r["method"], r["k"]): r for r in csv.DictReader(f)}
     assert rows[("teacher", "1")]["n"] == "1" and rows[("gas", "1")]["n"] == "1"

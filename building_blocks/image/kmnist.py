@@ -39,9 +39,10 @@ def kmnist_folder(data_dir=None):
     return os.path.join(data_lib.resolve_data_dir(data_dir), FOLDER)
 
 
-def missing_message(data_dir=None):
-    """The 'data missing' sentence used by the grid and the errors."""
-    return "put %s in %s/" % (", ".join(sorted(SHA256)), kmnist_folder(data_dir))
+def missing_message(data_dir=None, show_path=str):
+    """The 'data missing' sentence used by the grid and the errors; ``show_path`` writes the
+    folder (e.g. relative to the repository, for a committed table)."""
+    return "put %s in %s/" % (", ".join(sorted(SHA256)), show_path(kmnist_folder(data_dir)))
 
 
 def is_available(data_dir=None):

@@ -245,8 +245,8 @@ def fig2_rows(records, profile, kmnist_present):
             else:
                 mean = std = None
                 if k > input_modes.MAX_MNIST_K and not kmnist_present:
-                    note = "not run: data missing (put %s in %s/)" % (  # no machine's path
-                        ", ".join(sorted(kmnist.SHA256)), portable_path(kmnist.kmnist_folder()))
+                    note = "not run: data missing (%s)" % kmnist.missing_message(
+                        show_path=portable_path)  # no machine's path in a committed table
                 elif not stopped.get((method, task)):
                     note = "not run"
             note = diverged.with_note(note, stopped.get((method, task), []))
