@@ -269,8 +269,8 @@ def test_run_all_counts_a_diverged_cell_as_finished_not_failed(tmp_path):
     cells_ = [GridCell("t/s%d" % i, ["s", str(i)], str(tmp_path / ("s%d.json" % i)), 1.0, None)
               for i in range(2)]
 
-    def execute(command, log_file, env):
-        del env
+    def execute(command, log_file, env, cell=None):
+        del env, cell
         with open(log_file, "w") as f:
             f.write("error: t/s diverged at student step 2\n")
         if command[command.index("-m") + 3] == "0":

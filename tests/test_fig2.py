@@ -223,9 +223,9 @@ def test_students_of_a_changed_teacher_are_stale_and_rerun(tmp_path):
     assert not any(grid.is_stale(s) for s in students)
     ran = []
 
-    def execute(command, log_file, env):
+    def execute(command, log_file, env, cell=None):
         """Fake cells: the teacher writes new weights, students record the teacher's sha."""
-        del log_file, env
+        del log_file, env, cell
         name = command[command.index("-m") + 2:][0]
         ran.append(command[command.index("-m") + 2:command.index("--profile")])
         if name == "teacher":

@@ -57,6 +57,31 @@ def test_ray_actors_follow_broadcasts_and_report_worker_errors(local_ray):
     assert local_ray.is_initialized()  # the backend leaves a Ray it did not start running
 
 
+def test_a_dead_actor_is_replaced_and_the_learner_keeps_its_rollouts(local_ray):
+    """A lost node kills its actors: the backend starts a new actor for the same worker with
+    the latest parameters, and rollouts of every worker keep coming (issue 17)."""
+    spec = ENVS.env_spec("cartpole")
+    params = _initial_params("cartpole", spec)
+    backend = actor_backends.make_backend("ray", actors.worker_setups(ENV_MODULE, "cartpole", spec,
+                                                                      4, 2, 0, 8))
+    backend.start(params, 0)
+    try:
+        for _ in range(50):
+            if backend.get_rollouts(timeout_s=5.0):
+                break
+        local_ray.kill(backend.handles[1], no_restart=True)
+        backend.broadcast(params, 3)
+        after = set()
+        for _ in range(400):
+            after.update((r.worker, r.version) for r in backend.get_rollouts(timeout_s=5.0))
+            if (1, 3) in after and (0, 3) in after:
+                break
+        assert backend.replaced == 1
+        assert (1, 3) in after and (0, 3) in after, after  # the new worker 1 acts with v3
+    finally:
+        backend.stop()
+
+
 def test_ppo_trains_through_ray_actors(local_ray, tmp_path):
     config = apply_overrides(teacher_configs.ppo_config("cartpole", "smoke", seed=1), [
         "actor_backend=ray", "total_transitions=4096", "eval_episodes=2",

@@ -8,8 +8,17 @@ from the next rollout that starts after the ones already queued. Every rollout c
 version it acted with, and the learner's RolloutBuffer applies the same max-version-lag rule
 as for the other backends.
 
+An actor that dies (its process killed, its node lost) is replaced by a new one with the same
+worker index and env seeds, given the latest parameters, while the learner goes on; its
+rollouts in flight are lost (``replaced`` counts these replacements for the run record). An
+actor whose replacements keep dying without one rollout (``MAX_REPLACEMENTS`` in a row, e.g.
+an env that cannot be made), or that raises in ``collect``, stops the learner with
+ActorError.
+
 Ray: joins the cluster in ``$RAY_ADDRESS`` if set, else starts a local instance (one CPU
-slot per actor) and shuts it down in ``stop``. Imported only when this backend is chosen.
+slot per actor) and shuts it down in ``stop``. An actor on another node imports
+building_blocks from that node's checkout (``GAS_REPO_ROOT`` in its ``ray start``
+environment), else from the learner's path. Imported only when this backend is chosen.
 """
 import os
 import sys
@@ -17,6 +26,8 @@ import sys
 from building_blocks.rl import actors
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Deaths in a row of one worker's actor (no rollout in between) before the learner stops.
+MAX_REPLACEMENTS = 3
 
 
 def _actor_class(ray):
@@ -24,6 +35,8 @@ def _actor_class(ray):
     # imports building_blocks from the repository path given, not from its own sys.path.
     class RolloutActor(object):
         def __init__(self, repo_root, worker, setup):
+            import os as os_  # pylint: disable=g-import-not-at-top
+            repo_root = os_.environ.get("GAS_REPO_ROOT") or repo_root
             if repo_root not in sys.path:
                 sys.path.insert(0, repo_root)
             from building_blocks.rl import actors as actors_lib  # pylint: disable=g-import-not-at-top
@@ -62,10 +75,11 @@ class RayActors(actors.ActorBackend):
                                         "%s" % (address or "local", e))
             self.started_ray = True
         self.handles, self.pending = [], {}
+        self.latest, self.replaced, self.failures_in_a_row = None, 0, {}
 
     def start(self, params, version):
-        cls = _actor_class(self.ray)
-        self.handles = [cls.remote(REPO_ROOT, w, s) for w, s in enumerate(self.setups)]
+        self._class = _actor_class(self.ray)
+        self.handles = [self._class.remote(REPO_ROOT, w, s) for w, s in enumerate(self.setups)]
         self.broadcast(params, version)
         for w in range(len(self.handles)):
             for _ in range(self.in_flight):
@@ -76,8 +90,29 @@ class RayActors(actors.ActorBackend):
 
     def broadcast(self, params, version):
         shared = self.ray.put(params)  # one copy in the object store; Ray passes its value
+        self.latest = (shared, version)
         for handle in self.handles:
             handle.set_params.remote(shared, version)
+
+    def _replace(self, worker, error):
+        """A new actor for ``worker`` after its actor died; ActorError after MAX_REPLACEMENTS
+        deaths without a rollout in between."""
+        failures = self.failures_in_a_row.get(worker, 0) + 1
+        self.failures_in_a_row[worker] = failures
+        if failures > MAX_REPLACEMENTS:
+            raise actors.ActorError("Ray actor %d died %d times in a row without a rollout:\n%s"
+                                    % (worker, failures, error))
+        for ref in [r for r, w in self.pending.items() if w == worker]:
+            del self.pending[ref]  # lost with the actor
+        try:
+            self.ray.kill(self.handles[worker])
+        except Exception:  # pylint: disable=broad-except  (already gone)
+            pass
+        self.handles[worker] = self._class.remote(REPO_ROOT, worker, self.setups[worker])
+        self.handles[worker].set_params.remote(*self.latest)
+        self.replaced += 1
+        for _ in range(self.in_flight):
+            self._submit(worker)
 
     def get_rollouts(self, timeout_s=1.0):
         """The rollouts finished within ``timeout_s`` (at least one unless it times out);
@@ -88,11 +123,17 @@ class RayActors(actors.ActorBackend):
                                      timeout=0)
         rollouts = []
         for ref in ready:
+            if ref not in self.pending:  # dropped by a replacement of its actor
+                continue
             worker = self.pending.pop(ref)
             try:
                 rollouts.append(self.ray.get(ref))
+            except self.ray.exceptions.RayActorError as e:  # the actor's process or node died
+                self._replace(worker, e)
+                continue
             except self.ray.exceptions.RayError as e:
                 raise actors.ActorError("Ray actor %d failed:\n%s" % (worker, e))
+            self.failures_in_a_row[worker] = 0
             self._submit(worker)
         return rollouts
 

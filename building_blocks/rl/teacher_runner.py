@@ -247,6 +247,8 @@ class TeacherRun(object):
             self._loop(backend)
         finally:
             backend.stop()
+            if getattr(backend, "replaced", 0):  # Ray actors lost (a node) and replaced
+                sitting["actors_replaced"] = backend.replaced
         return self._finish()
 
     def _loop(self, backend):

@@ -1,6 +1,7 @@
 """`python -m reproduce bench --bench_grid_cells N`: throughput of the grid's executors, the
 local process pool (grid.run_local) against Ray tasks (ray_backend.RayExecutor) on this
-machine. Each "cell" is a trivial subprocess (``python -c pass``) with its log file, so the
+machine: a local Ray instance, and clusters of one and of two nodes started with
+``ray start`` (local_cluster). Each "cell" is a trivial subprocess (``python -c pass``) with its log file, so the
 figures are the executors' own overhead per cell, not training time; Ray's start-up is
 reported separately.
 """
@@ -11,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from reproduce.grid import grid, ray_backend
+from reproduce.grid import grid, local_cluster, ray_backend
 
 
 def _run(execute, n_cells, jobs, log_dir):
@@ -26,25 +27,42 @@ def _run(execute, n_cells, jobs, log_dir):
     return wall
 
 
+def _through_ray(address, n_cells, jobs, log_dir, log):
+    """(seconds for ``n_cells`` cells, seconds to connect) through Ray at ``address`` (None:
+    a local instance started here)."""
+    started = time.time()
+    with ray_backend.RayExecutor(address, 1, 0, local_cpus=jobs, log=log, results_dir=log_dir,
+                                 profile="bench") as executor:
+        connect = time.time() - started
+        _run(executor, min(4, n_cells), jobs, log_dir)  # Ray starts its workers lazily
+        return _run(executor, n_cells, executor.max_in_flight(), log_dir), connect
+
+
 def main(n_cells, jobs, log=print):
+    """Local pool, a local Ray instance, and clusters started with ``ray start`` of one node
+    (``jobs`` CPUs) and of two nodes (the CPUs split between a head and a worker node)."""
     log_dir = tempfile.mkdtemp(prefix="gas-bench-grid-")
+    walls = {}
     try:
         _run(grid.run_local, min(4, n_cells), jobs, log_dir)  # warm the page cache
-        local = _run(grid.run_local, n_cells, jobs, log_dir)
-        started = time.time()
-        with ray_backend.RayExecutor(None, 1, 0, local_cpus=jobs, log=log) as executor:
-            ray_start = time.time() - started
-            _run(executor, min(4, n_cells), jobs, log_dir)  # Ray starts its workers lazily
-            on_ray = _run(executor, n_cells, executor.max_in_flight(), log_dir)
+        walls["local"] = _run(grid.run_local, n_cells, jobs, log_dir)
+        walls["ray"], ray_start = _through_ray(None, n_cells, jobs, log_dir, log)
+        for nodes in (1, 2):
+            head = jobs - (nodes - 1) * max(1, jobs // nodes)
+            workers = [{"cpus": max(1, jobs // nodes)}] * (nodes - 1)
+            with local_cluster.LocalCluster(head_cpus=max(1, head), workers=workers) as cluster:
+                walls["ray_%d_node%s" % (nodes, "s" * (nodes > 1))], _ = _through_ray(
+                    cluster.address, n_cells, jobs, log_dir, log)
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
-    for name, wall in (("local", local), ("ray", on_ray)):
+    for name, wall in walls.items():
         log("RESULT kind=grid backend=%s cells=%d jobs=%d wall_s=%.2f cells_per_s=%.1f "
             "ms_per_cell=%.0f" % (name, n_cells, jobs, wall, n_cells / wall,
                                   1e3 * wall * jobs / n_cells))
-    log("RESULT kind=grid ray_init_s=%.1f ray_over_local_per_cell=%.2f"
-        % (ray_start, on_ray / local))
-    return {"local_s": local, "ray_s": on_ray, "ray_init_s": ray_start}
+    log("RESULT kind=grid ray_init_s=%.1f ray_over_local_per_cell=%.2f "
+        "two_nodes_over_one_node=%.2f" % (ray_start, walls["ray"] / walls["local"],
+                                          walls["ray_2_nodes"] / walls["ray_1_node"]))
+    return dict(walls, ray_init_s=ray_start)
 
 
 def actors_main(tasks, log=print, num_workers=None, envs_per_worker=32, seconds=8.0):

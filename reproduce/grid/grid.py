@@ -40,8 +40,10 @@ def cell_env(flags):
     return dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS=str(flags["threads"]))
 
 
-def run_local(command, log_file, env):
-    """Runs one cell's command here; returns its exit code."""
+def run_local(command, log_file, env, cell=None):
+    """Runs one cell's command here; returns its exit code. (``cell``, the GridCell, is for
+    executors that move its files, ray_backend.RayExecutor.)"""
+    del cell
     with open(log_file, "w") as out:
         return subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 
@@ -90,7 +92,7 @@ def _run_cell(cell, flags, tracker, execute):
     log_file = _log_file(flags, cell)
     os.makedirs(os.path.dirname(log_file), exist_ok=True)
     start = time.time()
-    code = execute(cell_command(cell, flags), log_file, cell_env(flags))
+    code = execute(cell_command(cell, flags), log_file, cell_env(flags), cell)
     # A diverged cell finished: its JSON records the divergence and is not rerun (needs_run),
     # but it has no result, so it is reported apart from "done" and from a failure.
     is_diverged = (code == diverged.EXIT_CODE
@@ -255,14 +257,14 @@ def _plan(requested, profile, seeds, results_dir, data_dir, retrain_teachers, ce
 
 def _execute(backend, teachers, students, flags, jobs, threads, ray_address, gpus_per_cell,
              log):
-    """Runs the cells on the local pool or Ray; returns the names of the failed ones."""
-    if backend == "ray":
-        from reproduce.grid import ray_backend  # pylint: disable=g-import-not-at-top
-        with ray_backend.RayExecutor(ray_address, threads, gpus_per_cell,
-                                     local_cpus=jobs * threads, log=log) as executor:
-            return execute_cells(teachers, students, flags, executor.max_in_flight(), log,
-                                 executor)
-    return execute_cells(teachers, students, flags, jobs, log)
+    """Runs the cells on the local pool or Ray; returns the names of the failed ones and what
+    the run record says of the backend (Ray: its nodes, and the cells it started more than
+    once because a node or worker was lost)."""
+    if backend != "ray":
+        return execute_cells(teachers, students, flags, jobs, log), {}
+    from reproduce.grid import ray_backend  # pylint: disable=g-import-not-at-top
+    return ray_backend.run_cells(execute_cells, teachers, students, flags, jobs * threads,
+                                 ray_address, gpus_per_cell, log)
 
 
 def _write_run_records(results_dir, profile, requested, run_info):
@@ -335,8 +337,8 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     start = time.time()
     flags = {"profile": profile, "results_dir": results_dir, "data_dir": data_dir,
              "threads": threads}
-    failed = _execute(backend, teachers, students, flags, jobs, threads, ray_address,
-                      gpus_per_cell, log)
+    failed, backend_info = _execute(backend, teachers, students, flags, jobs, threads,
+                                    ray_address, gpus_per_cell, log)
     diverged_cells = [c.name for c in all_cells
                       if diverged.read_status(c.result_path) == diverged.STATUS]
     run_info = {
@@ -344,7 +346,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
         "profile": profile,
         "profile_choice": os.environ.get("GAS_PROFILE_CHOICE", "--profile %s" % profile),
         "only": [f.name for f in requested], "jobs": jobs, "threads_per_job": threads,
-        "backend": backend,
+        "backend": backend, **backend_info,
         "seeds": list(seeds) if seeds else "profile default",
         "cells_run": len(todo), "cells_skipped": len(all_cells) - len(todo), "failed": failed,
         "diverged": diverged_cells,

@@ -3,13 +3,16 @@ task on whichever node of the cluster has the CPUs/GPUs the cell asks for.
 
 The task runs the same ``python -m reproduce ...`` subprocess as the local backend
 (``grid.run_local``), so a cell behaves identically under both; only the placement differs.
-What this requires of a multi-node cluster (only a local instance is tested here):
-- the repository, its ``.venv`` (the same ``sys.executable`` path) and the data folder exist
-  at the same paths on every node;
-- ``--results_dir`` is a shared filesystem path (NFS, CephFS, ...) mounted at the same place
-  on every node: cells read their teacher from it and write their JSON, log and TensorBoard
-  files into it, and the driver reads them back to decide what is finished (the resume rule)
-  and to write the tables. Nothing is gathered over Ray's object store.
+What a multi-node cluster needs (``node_files``):
+- on every node a checkout of the same commit with its ``.venv`` and data folder, at the
+  driver's path or at the path in ``GAS_REPO_ROOT`` of that node's ``ray start``;
+- no shared filesystem: a student's teacher reaches its node through Ray's object store, and
+  each cell's log, JSON, samples, TensorBoard files and (teachers) weights come back with the
+  task's result; the driver writes them atomically into the one results tree, where it
+  decides what is finished (the resume rule) and writes the tables. A shared mount works
+  too (files already there are not rewritten);
+- a node lost mid-cell: Ray runs the cell again on another node (``CELL_MAX_RETRIES``), from
+  its start; the run record lists every cell started more than once (``retries``).
 
 Ray is imported only here, so the local backend never needs it.
 """
@@ -18,11 +21,18 @@ import socket
 
 from building_blocks.common.config import ConfigError
 from building_blocks.image.data import REPO_ROOT
+from reproduce.grid import node_files
 
 # Environment variables of the driver that cells must see on any node (the rest of a cell's
 # environment comes from the node it runs on). CUDA_VISIBLE_DEVICES is never forwarded: Ray
 # sets it per task from the GPUs it assigns.
 FORWARDED_PREFIXES = ("GAS_", "TF_", "OMP_", "PYTHONHASHSEED", "MPLBACKEND")
+
+
+# How often Ray runs a cell again after its node or worker process died (Ray retries system
+# failures only, never a cell that exited with an error). Cells are idempotent: a rerun on
+# another node starts the cell anew from the same seed.
+CELL_MAX_RETRIES = 3
 
 
 class RayBackendError(ConfigError):
@@ -49,19 +59,62 @@ def check_reachable(address, timeout_s=5.0):
 
 
 def _make_remote(ray):
-    # Defined inside a function so that Ray pickles it by value: worker processes need not
-    # import this module (their sys.path may lack the repository).
-    def run_cell_on_node(command, log_file, env_overrides, cwd):
+    # Defined inside a function so that Ray pickles it by value: worker processes import
+    # nothing of the driver's; the node's own checkout provides reproduce.grid.node_files.
+    def run_cell_on_node(job, inputs, ledger):
         import os as os_
+        import socket as socket_
         import subprocess as subprocess_
-        directory = os_.path.dirname(log_file)
-        if directory:
-            os_.makedirs(directory, exist_ok=True)
-        env = dict(os_.environ, **env_overrides)
+        import sys as sys_
+        root = os_.environ.get("GAS_REPO_ROOT") or job["driver_root"]
+        if os_.path.isdir(root) and root not in sys_.path:
+            sys_.path.insert(0, root)
+        from reproduce.grid import node_files  # pylint: disable=g-import-not-at-top
+        layout = node_files.NodeLayout(job["driver_root"], node_files.node_root(
+            job["driver_root"], os_.environ))
+        node = ray.get_runtime_context().get_node_id()
+        host = socket_.gethostname()
+        if ledger is not None:
+            ledger.started.remote(job["cell"], node, host)
+        results_dir = layout.to_node(job["results_dir"])
+        node_files.write_files(results_dir, inputs)
+        log_file = layout.to_node(job["log_file"])
+        os_.makedirs(os_.path.dirname(log_file), exist_ok=True)
+        env = dict(os_.environ, **job["env"])
         with open(log_file, "w") as out:
-            return subprocess_.call(command, stdout=out, stderr=subprocess_.STDOUT, env=env,
-                                    cwd=cwd if os_.path.isdir(cwd) else None)
+            code = subprocess_.call(layout.command(job["command"], job["results_dir"]),
+                                    stdout=out, stderr=subprocess_.STDOUT, env=env,
+                                    cwd=layout.node_root, preexec_fn=_die_with_parent)
+        with open(log_file, "rb") as f:
+            log = f.read()
+        return {"code": code, "node": node, "host": host, "log": log,
+                "files": node_files.cell_outputs(results_dir, job["profile"], job["cell"])}
+
+    def _die_with_parent():
+        # Linux: the cell gets SIGKILL when the Ray worker running it dies (a lost node), so
+        # no orphan keeps computing; elsewhere a no-op.
+        try:
+            import ctypes  # pylint: disable=g-import-not-at-top
+            import signal  # pylint: disable=g-import-not-at-top
+            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
     return ray.remote(run_cell_on_node)
+
+
+def _make_ledger(ray):
+    class AttemptLedger(object):
+        """Counts each cell's starts (a retried cell starts again, maybe on another node)."""
+
+        def __init__(self):
+            self.starts = {}
+
+        def started(self, cell, node, host):
+            self.starts.setdefault(cell, []).append([node, host])
+
+        def attempts(self):
+            return self.starts
+    return ray.remote(num_cpus=0)(AttemptLedger)
 
 
 class RayExecutor(object):
@@ -72,13 +125,16 @@ class RayExecutor(object):
     entry and shut down on exit.
     """
 
-    def __init__(self, address=None, num_cpus=1, num_gpus=0, local_cpus=None, log=print):
+    def __init__(self, address=None, num_cpus=1, num_gpus=0, local_cpus=None, log=print,
+                 results_dir=None, profile=None, max_retries=CELL_MAX_RETRIES):
         if num_cpus < 1 or num_gpus < 0:
             raise ConfigError("Ray cells need num_cpus >= 1 and --gpus_per_cell >= 0, got %s "
                               "and %s" % (num_cpus, num_gpus))
         self.address, self.num_cpus, self.num_gpus = address, num_cpus, num_gpus
         self.local_cpus, self.log = local_cpus, log
-        self._ray, self._remote = None, None
+        self.results_dir, self.profile, self.max_retries = results_dir, profile, max_retries
+        self._ray, self._remote, self._ledger, self._inputs = None, None, None, {}
+        self.nodes = 0
 
     def __enter__(self):
         try:
@@ -122,10 +178,21 @@ class RayExecutor(object):
         self.log("ray: connected to %s (%g CPUs, %g GPUs); each cell asks for %d CPU(s), %g "
                  "GPU(s)" % (target, cpus, gpus, self.num_cpus, self.num_gpus))
         self._remote = _make_remote(ray).options(num_cpus=self.num_cpus, num_gpus=self.num_gpus,
-                                                 max_retries=0)
+                                                 max_retries=self.max_retries)
+        self.nodes = len([n for n in ray.nodes() if n.get("Alive")])
+        # The ledger lives on the driver's node, which outlives any worker node.
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy  # pylint: disable=g-import-not-at-top
+        self._ledger = _make_ledger(ray).options(
+            scheduling_strategy=NodeAffinitySchedulingStrategy(
+                ray.get_runtime_context().get_node_id(), soft=False)).remote()
         return self
 
     def __exit__(self, *exc_info):
+        if self._ray is not None and self._ledger is not None:
+            try:
+                self.attempts = self._ray.get(self._ledger.attempts.remote(), timeout=30)
+            except Exception:  # pylint: disable=broad-except
+                self.attempts = {}
         if self._ray is not None:
             self._ray.shutdown()
             self._ray = None
@@ -138,14 +205,62 @@ class RayExecutor(object):
             slots = min(slots, int(resources.get("GPU", 0) // self.num_gpus))
         return max(1, slots)
 
-    def __call__(self, command, log_file, env):
-        """Runs one cell's command as a Ray task; returns its exit code (-1 if the task or its
-        node died, e.g. a worker node was lost: the cell is then reported failed and a rerun
-        retries it)."""
-        ref = self._remote.remote(list(command), log_file, _forwarded_env(env), REPO_ROOT)
+    def _inputs_of(self, cell):
+        """An object-store reference to the files a cell reads from the results tree (its
+        teacher), put once per teacher version and shared by all its students."""
+        teacher = getattr(cell, "teacher_checkpoint", None) if cell is not None else None
+        key = None
+        if teacher and os.path.exists(teacher):
+            stat = os.stat(teacher)
+            key = (teacher, stat.st_size, stat.st_mtime_ns)
+        if key not in self._inputs:
+            self._inputs[key] = self._ray.put(
+                node_files.cell_inputs(self.results_dir, teacher) if key else {})
+        return self._inputs[key]
+
+    def __call__(self, command, log_file, env, cell=None):
+        """Runs one cell's command as a Ray task and writes what it returns (its log, JSON,
+        samples, TensorBoard files, a teacher's weights) into the results tree here; returns
+        its exit code. A lost node or worker makes Ray run the cell again elsewhere (up to
+        ``max_retries`` times); -1 if it still failed (the cell is then reported failed and a
+        rerun of the grid retries it)."""
+        name = cell.name if cell is not None else os.path.basename(log_file)
+        job = {"command": list(command), "log_file": log_file, "env": _forwarded_env(env),
+               "driver_root": REPO_ROOT, "results_dir": self.results_dir,
+               "profile": self.profile, "cell": name}
+        ref = self._remote.remote(job, self._inputs_of(cell), self._ledger)
         try:
-            return self._ray.get(ref)
+            result = self._ray.get(ref)
         except self._ray.exceptions.RayError as e:
-            self.log("    ray task of %s failed: %s" % (
-                os.path.basename(log_file), str(e).strip().splitlines()[0]))
+            message = str(e).strip()
+            self.log("    ray task of %s failed: %s" % (name, message.splitlines()[0]))
+            with open(log_file, "a") as f:  # the log the grid shows the tail of
+                f.write("ray: the task of this cell failed:\n%s\n" % message)
             return -1
+        node_files.write_files(self.results_dir, result["files"])
+        with open(log_file, "wb") as f:
+            f.write(result["log"])
+        return result["code"]
+
+    def retries(self):
+        """{cell: [[node id, host], ...]} of the cells Ray started more than once (after
+        ``__exit__``)."""
+        return {cell: starts for cell, starts in getattr(self, "attempts", {}).items()
+                if len(starts) > 1}
+
+
+def run_cells(execute_cells, teachers, students, flags, local_cpus, address, gpus_per_cell,
+              log):
+    """``execute_cells`` (grid's) on Ray: returns the failed cells' names and what the run
+    record says of the backend (its nodes; the cells started more than once because a node
+    or worker was lost)."""
+    executor = RayExecutor(address, flags["threads"], gpus_per_cell, local_cpus=local_cpus,
+                           log=log, results_dir=flags["results_dir"], profile=flags["profile"])
+    with executor:
+        failed = execute_cells(teachers, students, flags, executor.max_in_flight(), log,
+                               executor)
+    retried = executor.retries()
+    if retried:
+        log("ray: %d cell(s) started more than once (a node or worker was lost): %s" % (
+            len(retried), ", ".join("%s ×%d" % (c, len(s)) for c, s in sorted(retried.items()))))
+    return failed, {"ray_nodes": executor.nodes, "ray_retried_cells": retried}
