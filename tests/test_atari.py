@@ -173,3 +173,34 @@ def test_seeds_beyond_32_bits_are_accepted():
     obs, rewards, dones, _ = venv.step(np.zeros(2, np.int64))
     assert obs.shape == (2, 84, 84, 4) and rewards.shape == (2,)
     venv.close()
+
+
+def test_a_teachers_atari_actors_train_on_lost_life_episodes_with_clipped_rewards(
+        tmp_path, monkeypatch):
+    """Espeholt et al.'s training envs (issue 19): the PPO teacher's actors on an ALE game end
+    an episode at a lost life and see sign(reward); other tasks keep their envs as they are,
+    and so do evaluation envs (acting.evaluate: full games, raw scores)."""
+    from building_blocks.rl import actor_backends, actors, envs, teacher_runner
+    from reproduce.rl import teacher_configs
+    assert envs.training_options("pong") == {"episodic_life": True, "clip_rewards": True}
+    assert envs.training_options("pong_lowdim") == envs.training_options("breakout")
+    assert envs.training_options("halfcheetah") == {} == envs.training_options("cartpole")
+
+    seen = []
+
+    def capture(kind, setups):
+        seen.append(setups)
+        raise RuntimeError("captured")  # stop before any training
+    monkeypatch.setattr(actor_backends, "make_backend", capture)
+    config = teacher_configs.ppo_config("pong_lowdim", "smoke")
+    with pytest.raises(RuntimeError, match="captured"):
+        teacher_runner.train_ppo_teacher(
+            config, envs.env_spec("pong_lowdim"), "building_blocks.rl.envs",
+            str(tmp_path / "t.npz"), str(tmp_path / "c.csv"), str(tmp_path / "c.png"),
+            threads=1, log=lambda m: None)
+    assert seen and all(s.env_options == envs.training_options("pong_lowdim") for s in seen[0])
+
+    collector = actors._Collector(0, seen[0][0]._replace(num_envs=1))  # pylint: disable=protected-access
+    game = collector.vec.envs[0].env  # TaskEnv → AtariTask
+    assert game.episodic_life and game.clip_rewards
+    collector.close()

@@ -38,7 +38,10 @@ Rollout = collections.namedtuple("Rollout", [
 # of the episodes that ended inside the rollout.
 
 WorkerSetup = collections.namedtuple("WorkerSetup", [
-    "env_module", "task", "role", "spec", "num_envs", "env_seed", "rng_seed", "rollout_length"])
+    "env_module", "task", "role", "spec", "num_envs", "env_seed", "rng_seed", "rollout_length",
+    "env_options"], defaults=(None,))
+# env_options: make_vec_env's keyword options (a teacher's Atari training envs: lost life =
+# episode end, clipped rewards; envs.training_options), None for the env module's defaults.
 
 
 class ActorError(RuntimeError):
@@ -52,13 +55,13 @@ def split_envs(num_envs, num_workers):
 
 
 def worker_setups(env_module, task, spec, num_envs, num_workers, seed, rollout_length,
-                  role="teacher", stream=0):
+                  role="teacher", stream=0, env_options=None):
     """One WorkerSetup per worker; seeds derived from the cell seed (CHOICE: worker w's
     vec env has seed seed·1000 + w, its sampling RNG seed·1000 + 500 + w, each plus
     stream·10^7: a resumed teacher's k-th sitting uses stream k, new episodes)."""
     offset = stream * 10 ** 7
     return [WorkerSetup(env_module, task, role, spec, n, seed * 1000 + w + offset,
-                        seed * 1000 + 500 + w + offset, rollout_length)
+                        seed * 1000 + 500 + w + offset, rollout_length, env_options or None)
             for w, n in enumerate(split_envs(num_envs, num_workers))]
 
 
@@ -68,7 +71,8 @@ class _Collector(object):
     def __init__(self, worker, setup):
         self.worker, self.setup = worker, setup
         envs = importlib.import_module(setup.env_module)
-        self.vec = envs.make_vec_env(setup.task, setup.num_envs, setup.env_seed)
+        self.vec = envs.make_vec_env(setup.task, setup.num_envs, setup.env_seed,
+                                     **(setup.env_options or {}))
         self.model = acting.make_acting_model(setup.task, setup.role, setup.spec, setup.rng_seed)
         self.obs = self.vec.reset()
         self.version = None

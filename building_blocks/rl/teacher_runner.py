@@ -20,6 +20,7 @@ result. The caller deletes the file once the teacher and its record are written.
 """
 import csv
 import dataclasses
+import importlib
 import io
 import json
 import math
@@ -232,12 +233,17 @@ class TeacherRun(object):
         sitting.update(self.extra_sitting_info)
         state.sittings.append(sitting)
         self._started = time.time()
+        env_module = importlib.import_module(self.env_module)
         setups = actors.worker_setups(self.env_module, config.task, self.spec, config.num_envs,
                                       config.num_workers, config.seed, config.rollout_length,
-                                      stream=len(state.sittings) - 1)
+                                      stream=len(state.sittings) - 1,
+                                      env_options=getattr(env_module, "training_options",
+                                                          lambda task: {})(config.task))
         backend = actor_backends.make_backend(config.actor_backend, setups)
-        self.log("ppo %s: %d envs in %d %s actors, %s policy, %d transitions%s" % (
+        options = setups[0].env_options or {}
+        self.log("ppo %s: %d envs in %d %s actors%s, %s policy, %d transitions%s" % (
             config.task, config.num_envs, config.num_workers, config.actor_backend,
+            " (training envs: %s)" % ", ".join(sorted(options)) if options else "",
             policies.describe_architecture(config.task, "teacher"), config.total_transitions,
             "; resumed at update %d, %d transitions (sitting %d)" % (
                 state.version, state.transitions, sitting["sitting"]) if resumed else ""))

@@ -13,7 +13,19 @@ from building_blocks.rl.envs.specs import (ATARI_TASKS, ENV_SPECS, MUJOCO_TASKS,
 from building_blocks.rl.envs.vec import VecEnv
 
 __all__ = ["EnvSpec", "ENV_SPECS", "env_spec", "make_env", "make_vec_env", "vec_env_seed",
-           "TaskEnv", "VecEnv", "MUJOCO_TASKS", "ATARI_TASKS", "stack_missing"]
+           "TaskEnv", "VecEnv", "MUJOCO_TASKS", "ATARI_TASKS", "stack_missing",
+           "training_options"]
+
+# The envs a teacher's actors train on, by task (make_env's keyword options): an Atari game
+# ends a training episode at a lost life and clips rewards to [−1, 1], as Espeholt et al.
+# (2018, Table G.1) train (B.2 names their preprocessing). Evaluation always plays full games
+# with the raw score (make_env's defaults); so do the students' rollouts.
+ATARI_TRAINING_OPTIONS = {"episodic_life": True, "clip_rewards": True}
+
+
+def training_options(name):
+    """make_env's keyword options of a teacher's training envs for task ``name``."""
+    return dict(ATARI_TRAINING_OPTIONS) if name in ATARI_TASKS else {}
 
 
 def __getattr__(name):
