@@ -2,6 +2,7 @@
 (reproduce/grid/node_files.py): path mapping between checkouts, the files a cell owns, and
 atomic writes that leave identical files alone. The cluster itself: tests/test_ray_cluster.py."""
 import os
+import sys
 
 import pytest
 
@@ -86,3 +87,65 @@ def test_inputs_and_outputs_round_trip_and_identical_files_are_left_alone(tmp_pa
     with open(os.path.join(driver, "quick", "cells", "mnist", "gas", "seed0.json"), "rb") as f:
         assert f.read() == b"{\"ok\": 1}"
     assert not [n for _, _, names in os.walk(driver) for n in names if n.endswith(".tmp")]
+
+
+def _job(driver, code, writes):
+    """A fake cell: writes ``writes`` ({relative to the results folder: text}) under the
+    --results_dir its command gets, then exits with ``code``."""
+    results = os.path.join(driver, "results")
+    script = ("import os, sys\nroot = sys.argv[1]\n"
+              "for rel, text in %r.items():\n"
+              "    path = os.path.join(root, rel)\n"
+              "    os.makedirs(os.path.dirname(path), exist_ok=True)\n"
+              "    open(path, 'w').write(text)\n"
+              "print('cell ran'); sys.exit(%d)\n" % (writes, code))
+    return {"command": [sys.executable, "-c", script, results], "env": {},
+            "log_file": os.path.join(results, "quick", "logs", "mnist_gas_seed0.log"),
+            "driver_root": driver, "results_dir": results, "profile": "quick",
+            "cell": "mnist/gas/seed0", "ok_codes": [0, 3]}
+
+
+def _checkout(path):
+    os.makedirs(os.path.join(path, "reproduce"))
+    return path
+
+
+def test_a_node_runs_a_cell_afresh_and_sends_back_only_a_finished_cells_files(tmp_path):
+    driver, node = _checkout(str(tmp_path / "driver")), _checkout(str(tmp_path / "node"))
+    on_node = os.path.join(node, "results")
+    old = {"quick/cells/mnist/gas/seed0.json": b"old result",
+           "quick/tensorboard/mnist/gas/seed0/events.old": b"old events",
+           "quick/partial/mnist/gas/seed0/model-5.index": b"old checkpoint"}
+    node_files.write_files(on_node, old)  # a previous grid run's, on this node
+    teacher = {"quick/teachers/mnist.npz": b"weights"}
+    environ = dict(os.environ, GAS_REPO_ROOT=node)
+
+    failed = node_files.run_cell(_job(driver, 1, {}), teacher, environ, resume_here=False)
+    assert failed["code"] == 1 and failed["files"] == {} and b"cell ran" in failed["log"]
+    assert not os.path.exists(os.path.join(on_node, "quick", "cells", "mnist", "gas",
+                                           "seed0.json"))  # old result gone, not sent back
+    assert not os.path.exists(os.path.join(on_node, "quick", "partial", "mnist", "gas", "seed0"))
+    assert os.path.exists(os.path.join(on_node, "quick", "teachers", "mnist.npz"))
+
+    done = node_files.run_cell(_job(driver, 0, {"quick/cells/mnist/gas/seed0.json": "new"}),
+                               teacher, environ, resume_here=False)
+    assert done["code"] == 0
+    assert done["files"] == {"quick/cells/mnist/gas/seed0.json": b"new"}
+    with open(os.path.join(on_node, "quick", "logs", "mnist_gas_seed0.log"), "rb") as f:
+        assert f.read() == done["log"]
+
+    # A retry on the same node in the same grid run keeps its mid-cell checkpoints.
+    node_files.write_files(on_node, {"quick/partial/mnist/gas/seed0/model-5.index": b"mine"})
+    node_files.run_cell(_job(driver, 0, {}), {}, environ, resume_here=True)
+    assert os.path.exists(os.path.join(on_node, "quick", "partial", "mnist", "gas", "seed0",
+                                       "model-5.index"))
+
+
+def test_on_the_drivers_own_checkout_nothing_is_removed(tmp_path):
+    driver = _checkout(str(tmp_path / "driver"))
+    results = os.path.join(driver, "results")
+    node_files.write_files(results, {"quick/cells/mnist/gas/seed0.json": b"kept"})
+    out = node_files.run_cell(_job(driver, 1, {}), {}, dict(os.environ), resume_here=False)
+    assert out["files"] == {}
+    with open(os.path.join(results, "quick", "cells", "mnist", "gas", "seed0.json"), "rb") as f:
+        assert f.read() == b"kept"

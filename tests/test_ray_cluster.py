@@ -9,7 +9,7 @@ the smoke grid of tests/test_grid_backends.py runs through them:
   again on the head, the grid finishes with the same tables, and the run record lists the
   retried cell.
 
-About 3 minutes on 2 cores, so not part of ./run_tests.sh's default run (CI's time budget):
+About 5 minutes on 2 cores, so not part of ./run_tests.sh's default run (CI's time budget):
 ``GAS_RAY_CLUSTER_TEST=1 ./run_tests.sh --tf1-only tests/test_ray_cluster.py``.
 """
 import json
@@ -29,7 +29,7 @@ from tests.test_grid_backends import (CSVS, ENV, GRID, TIMEOUT_S, cell_json, rea
 
 pytestmark = [
     pytest.mark.skipif(not os.environ.get("GAS_RAY_CLUSTER_TEST"),
-                       reason="two-node Ray cluster test: set GAS_RAY_CLUSTER_TEST=1 (~3 min)"),
+                       reason="two-node Ray cluster test: set GAS_RAY_CLUSTER_TEST=1 (~5 min)"),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc"),
 ]
 STUDENTS = ("mnist/gas/seed0", "mnist/student_kd/seed0", "mnist/noise_kd/seed0")

@@ -12,8 +12,9 @@ An actor that dies (its process killed, its node lost) is replaced by a new one 
 worker index and env seeds, given the latest parameters, while the learner goes on; its
 rollouts in flight are lost (``replaced`` counts these replacements for the run record). An
 actor whose replacements keep dying without one rollout (``MAX_REPLACEMENTS`` in a row, e.g.
-an env that cannot be made), or that raises in ``collect``, stops the learner with
-ActorError.
+an env that cannot be made), a replacement that sends nothing for ``REPLACEMENT_TIMEOUT_S``,
+or an actor that raises in ``collect`` stops the learner with ActorError. A rollout that was
+waiting in a lost node's object store (ObjectLostError) counts as a death of its actor.
 
 Ray: joins the cluster in ``$RAY_ADDRESS`` if set, else starts a local instance (one CPU
 slot per actor) and shuts it down in ``stop``. An actor on another node imports
@@ -22,12 +23,16 @@ environment), else from the learner's path. Imported only when this backend is c
 """
 import os
 import sys
+import time
 
 from building_blocks.rl import actors
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Deaths in a row of one worker's actor (no rollout in between) before the learner stops.
 MAX_REPLACEMENTS = 3
+# A replaced actor that sends no rollout for this long stops the learner (e.g. the cluster has
+# no CPU left to place it on), instead of training on the other actors' rollouts unnoticed.
+REPLACEMENT_TIMEOUT_S = 600.0
 
 
 def _actor_class(ray):
@@ -76,6 +81,7 @@ class RayActors(actors.ActorBackend):
             self.started_ray = True
         self.handles, self.pending = [], {}
         self.latest, self.replaced, self.failures_in_a_row = None, 0, {}
+        self.replaced_at = {}  # worker -> when its actor was replaced, until its next rollout
 
     def start(self, params, version):
         self._class = _actor_class(self.ray)
@@ -111,6 +117,7 @@ class RayActors(actors.ActorBackend):
         self.handles[worker] = self._class.remote(REPO_ROOT, worker, self.setups[worker])
         self.handles[worker].set_params.remote(*self.latest)
         self.replaced += 1
+        self.replaced_at.setdefault(worker, time.time())
         for _ in range(self.in_flight):
             self._submit(worker)
 
@@ -128,13 +135,20 @@ class RayActors(actors.ActorBackend):
             worker = self.pending.pop(ref)
             try:
                 rollouts.append(self.ray.get(ref))
-            except self.ray.exceptions.RayActorError as e:  # the actor's process or node died
+            except (self.ray.exceptions.RayActorError,  # the actor's process or node died
+                    self.ray.exceptions.ObjectLostError) as e:  # its rollout was on a lost node
                 self._replace(worker, e)
                 continue
             except self.ray.exceptions.RayError as e:
                 raise actors.ActorError("Ray actor %d failed:\n%s" % (worker, e))
             self.failures_in_a_row[worker] = 0
+            self.replaced_at.pop(worker, None)
             self._submit(worker)
+        for worker, since in self.replaced_at.items():
+            if time.time() - since > REPLACEMENT_TIMEOUT_S:
+                raise actors.ActorError(
+                    "Ray actor %d was replaced %.0f s ago and has sent no rollout since (no "
+                    "free CPU left in the cluster for it?)" % (worker, time.time() - since))
         return rollouts
 
     def stop(self):

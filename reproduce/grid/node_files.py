@@ -14,13 +14,22 @@ Files travel by value through Ray, nothing through a shared filesystem:
   files), collected on the node after the cell and written into the driver's tree
   (``write_files``; files already holding those bytes are not rewritten).
 Mid-cell checkpoints (``partial/``) stay on the node: a cell retried on another node starts
-from its beginning, one retried on the same node resumes.
+from its beginning, one retried on the same node in the same grid run resumes. On a node
+with its own checkout, a cell's earlier files there (a previous grid run's) are removed
+before it runs (``clear_cell``), and only a cell that finished (or diverged) sends files
+back, so nothing old returns as a new result.
 
 Only the standard library: the node side runs inside a Ray task, which pickles these
 functions by value (``ray_backend._make_remote``).
 """
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import os
+import shutil
+import signal
+import subprocess
 
 TEACHER_FOLDER = "teachers"
 TEMP_SUFFIX = ".tmp"  # io_utils.TEMP_SUFFIX: "." + name + "." + random + ".tmp"
@@ -164,3 +173,61 @@ def cell_outputs(results_dir, profile, cell_name):
                 if owned_by(relative, profile, cell_name):
                     owned.append(relative)
     return read_files(results_dir, sorted(owned))
+
+
+def clear_cell(results_dir, profile, cell_name, keep_partial):
+    """Removes the cell's own files under ``results_dir`` (a node's copy, from an earlier grid
+    run) and, unless ``keep_partial``, its mid-cell checkpoints and a teacher's resume file."""
+    task = teacher_task(cell_name)
+    for folder in ("cells", "tensorboard", TEACHER_FOLDER):
+        for directory, _, names in os.walk(os.path.join(results_dir, profile, folder)):
+            for name in names:
+                path = os.path.join(directory, name)
+                relative = os.path.relpath(path, results_dir)
+                resume = (task is not None and name.startswith(task + ".")
+                          and name.endswith(".resume.npz"))
+                if owned_by(relative, profile, cell_name) or (resume and not keep_partial):
+                    os.unlink(path)
+    if not keep_partial:
+        shutil.rmtree(os.path.join(results_dir, profile, "partial", cell_name),
+                      ignore_errors=True)
+
+
+def _death_signal():
+    """A preexec_fn that makes the child get SIGKILL when its parent (the Ray worker) dies
+    (Linux prctl PR_SET_PDEATHSIG), resolved here in the parent so the child only calls it;
+    None where there is no prctl."""
+    try:
+        prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl
+    except (OSError, AttributeError):
+        return None
+    return functools.partial(prctl, 1, signal.SIGKILL)
+
+
+def run_cell(job, inputs, environ, resume_here):
+    """The node's side of one cell: ``job`` (the driver's command, log file, results folder,
+    profile, cell name, forwarded env, exit codes of a finished cell) run in this node's
+    checkout after writing ``inputs``; returns {"code", "log", "files"}, ``files`` only for
+    a finished (or diverged) cell. ``resume_here``: this cell already started on this node
+    in this grid run, so its mid-cell checkpoints are its own."""
+    layout = NodeLayout(job["driver_root"], node_root(job["driver_root"], environ))
+    results_dir = layout.to_node(job["results_dir"])
+    log_file = layout.to_node(job["log_file"])
+    try:
+        os.makedirs(os.path.dirname(log_file), exist_ok=True)
+    except OSError as e:
+        raise RuntimeError("cannot write the results folder %s on this node (%s); a results "
+                           "folder outside the checkout keeps its place relative to each "
+                           "node's checkout, so it must be writable there" % (results_dir, e))
+    if not layout.is_identity():
+        clear_cell(results_dir, job["profile"], job["cell"], keep_partial=resume_here)
+    write_files(results_dir, inputs)
+    with open(log_file, "w") as out:
+        code = subprocess.call(layout.command(job["command"], job["results_dir"]), stdout=out,
+                               stderr=subprocess.STDOUT, env=dict(environ, **job["env"]),
+                               cwd=layout.node_root, preexec_fn=_death_signal())
+    with open(log_file, "rb") as f:
+        log = f.read()
+    finished = code in job["ok_codes"]
+    return {"code": code, "log": log, "files": cell_outputs(results_dir, job["profile"],
+                                                            job["cell"]) if finished else {}}

@@ -21,6 +21,7 @@ import socket
 
 from building_blocks.common.config import ConfigError
 from building_blocks.image.data import REPO_ROOT
+from reproduce.core import diverged
 from reproduce.grid import node_files
 
 # Environment variables of the driver that cells must see on any node (the rest of a cell's
@@ -64,41 +65,17 @@ def _make_remote(ray):
     def run_cell_on_node(job, inputs, ledger):
         import os as os_
         import socket as socket_
-        import subprocess as subprocess_
         import sys as sys_
         root = os_.environ.get("GAS_REPO_ROOT") or job["driver_root"]
         if os_.path.isdir(root) and root not in sys_.path:
             sys_.path.insert(0, root)
         from reproduce.grid import node_files  # pylint: disable=g-import-not-at-top
-        layout = node_files.NodeLayout(job["driver_root"], node_files.node_root(
-            job["driver_root"], os_.environ))
-        node = ray.get_runtime_context().get_node_id()
-        host = socket_.gethostname()
-        if ledger is not None:
-            ledger.started.remote(job["cell"], node, host)
-        results_dir = layout.to_node(job["results_dir"])
-        node_files.write_files(results_dir, inputs)
-        log_file = layout.to_node(job["log_file"])
-        os_.makedirs(os_.path.dirname(log_file), exist_ok=True)
-        env = dict(os_.environ, **job["env"])
-        with open(log_file, "w") as out:
-            code = subprocess_.call(layout.command(job["command"], job["results_dir"]),
-                                    stdout=out, stderr=subprocess_.STDOUT, env=env,
-                                    cwd=layout.node_root, preexec_fn=_die_with_parent)
-        with open(log_file, "rb") as f:
-            log = f.read()
-        return {"code": code, "node": node, "host": host, "log": log,
-                "files": node_files.cell_outputs(results_dir, job["profile"], job["cell"])}
-
-    def _die_with_parent():
-        # Linux: the cell gets SIGKILL when the Ray worker running it dies (a lost node), so
-        # no orphan keeps computing; elsewhere a no-op.
-        try:
-            import ctypes  # pylint: disable=g-import-not-at-top
-            import signal  # pylint: disable=g-import-not-at-top
-            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+        node, host = ray.get_runtime_context().get_node_id(), socket_.gethostname()
+        earlier = ray.get(ledger.started.remote(job["cell"], node, host)) if ledger else []
+        result = node_files.run_cell(job, inputs, os_.environ,
+                                     resume_here=any(n == node for n, _ in earlier))
+        result.update(node=node, host=host)
+        return result
     return ray.remote(run_cell_on_node)
 
 
@@ -110,7 +87,10 @@ def _make_ledger(ray):
             self.starts = {}
 
         def started(self, cell, node, host):
+            """Records a start; returns the cell's earlier starts in this grid run."""
+            earlier = list(self.starts.get(cell, []))
             self.starts.setdefault(cell, []).append([node, host])
+            return earlier
 
         def attempts(self):
             return self.starts
@@ -227,14 +207,14 @@ class RayExecutor(object):
         name = cell.name if cell is not None else os.path.basename(log_file)
         job = {"command": list(command), "log_file": log_file, "env": _forwarded_env(env),
                "driver_root": REPO_ROOT, "results_dir": self.results_dir,
-               "profile": self.profile, "cell": name}
+               "profile": self.profile, "cell": name, "ok_codes": [0, diverged.EXIT_CODE]}
         ref = self._remote.remote(job, self._inputs_of(cell), self._ledger)
         try:
             result = self._ray.get(ref)
         except self._ray.exceptions.RayError as e:
             message = str(e).strip()
             self.log("    ray task of %s failed: %s" % (name, message.splitlines()[0]))
-            with open(log_file, "a") as f:  # the log the grid shows the tail of
+            with open(log_file, "w") as f:  # the log the grid shows the tail of
                 f.write("ray: the task of this cell failed:\n%s\n" % message)
             return -1
         node_files.write_files(self.results_dir, result["files"])
