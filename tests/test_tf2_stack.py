@@ -50,14 +50,19 @@ def _finished_gas_cell(results, family, cell_folder):
     return record
 
 
+def _family_outputs(results, table, key, figure):
+    """The family's table as {tuple of the ``key`` columns: row}, after checking its figure."""
+    assert os.path.getsize(os.path.join(results, "figures", figure)) > 10000
+    with open(os.path.join(results, table)) as f:
+        return {tuple(r[k] for k in key): r for r in csv.DictReader(f)}
+
+
 @covered_on_tf1
 def test_a_smoke_table1_cell_runs_end_to_end_on_this_stack(tmp_path):
     results = str(tmp_path / "run")
     _finished_gas_cell(results, "table1", "mnist")
-    with open(os.path.join(results, "table1.csv")) as f:
-        rows = {(r["method"], r["task"]): r for r in csv.DictReader(f)}
+    rows = _family_outputs(results, "table1.csv", ("method", "task"), "table1.png")
     assert rows[("gas", "mnist")]["n"] == "1"
-    assert os.path.getsize(os.path.join(results, "figures", "table1.png")) > 10000
 
 
 @pytest.mark.skipif(envs.stack_missing() is None, reason="gym is installed: Table 6 can run")
@@ -77,7 +82,6 @@ def test_a_smoke_figure2_cell_runs_end_to_end_on_this_stack(tmp_path):
     """Figure 2's input-modes study (its own teacher, then a GAS student at k = 1) on this stack."""
     results = str(tmp_path / "run")
     _finished_gas_cell(results, "fig2", "evenodd_k1")
-    with open(os.path.join(results, "fig2_input_modes.csv")) as f:
-        rows = {(r["method"], r["k"]): r for r in csv.DictReader(f)}
+    rows = _family_outputs(results, "fig2_input_modes.csv", ("method", "k"),
+                           "fig2_input_modes.png")
     assert rows[("teacher", "1")]["n"] == "1" and rows[("gas", "1")]["n"] == "1"
-    assert os.path.getsize(os.path.join(results, "figures", "fig2_input_modes.png")) > 10000
