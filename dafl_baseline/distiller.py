@@ -13,7 +13,8 @@ class DAFLDistiller(Distiller):
     def __init__(self, config, teacher, student, input_shape, train_inputs=None, family=None):
         self.config, self.input_shape = config, tuple(input_shape)
         self.bank = GeneratorBank(config.n_generators, self._make_generator,
-                                  config.latent_dim, config.latent_distribution)
+                                  config.latent_dim, config.latent_distribution,
+                                  jit=getattr(config, "xla_generators", False))
         self._shared_samples = None
         if config.shared_batch:  # DAFL-train.py: one generated batch per iteration
             with tf.name_scope("iteration"):

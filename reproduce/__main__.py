@@ -16,7 +16,7 @@ shipped reference (reproduce/core/run_folders.py).
     python -m reproduce fetch_data [--tasks mnist,fashion_mnist,cifar10,kmnist] [--data_mirror URL]
     python -m reproduce train_teacher --env cartpole --profile quick --seed 0   # PPO teacher
     python -m reproduce bench --bench_rl cartpole,halfcheetah [--batch_sizes=]
-    python -m reproduce bench [--torch_python PATH]
+    python -m reproduce bench [--torch_python PATH] [--bench_profile] [--bench_cell_updates 400]
     python -m reproduce fig2_teacher --k 3 --profile quick
     python -m reproduce fig2_distill --k 3 --method dafl_reinit --seed 0 --profile quick
 """
@@ -61,6 +61,11 @@ flags.DEFINE_string("torch_python", None, "bench: a Python with torch to run "
                     "../shared/bench/peer_step_torch.py in the same session.")
 flags.DEFINE_list("batch_sizes", ["64", "512"], "bench: batch sizes.")
 flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", lower_bound=1)
+flags.DEFINE_bool("bench_profile", False, "bench: also print each step's time per op family "
+                  "(TF RunMetadata traces; reproduce/bench/op_profile.py).")
+flags.DEFINE_integer("bench_cell_updates", 0, "bench: also run quick seed-0 MNIST DAFL and GAS "
+                     "cells for this many student updates (even, >= 4; 0: skip), plain and with "
+                     "XLA-compiled generators, and print seconds per 100 updates.", lower_bound=0)
 flags.DEFINE_enum("backend", "local", ["local", "ray"], "run_all: where cells run: local "
                   "(--jobs subprocesses here) or ray (one Ray task per cell; see "
                   "reproduce/grid/ray_backend.py).")
@@ -240,7 +245,7 @@ def _bench(results_dir):  # pylint: disable=unused-argument
         return
     from reproduce.bench import distill_steps
     distill_steps.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
-                       FLAGS.torch_python, _log)
+                       FLAGS.torch_python, _log, FLAGS.bench_profile, FLAGS.bench_cell_updates)
     if FLAGS.bench_rl:
         from reproduce.bench import ppo
         ppo.main(FLAGS.bench_rl, _log)

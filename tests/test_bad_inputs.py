@@ -173,6 +173,10 @@ CASES = [
     Case("negative_threads", DISTILL + ["--threads", "-2"], None, "--threads"),
     Case("zero_bench_iters", ["bench", "--bench_iters", "0"], None, "--bench_iters"),
     Case("non_integer_batch_sizes", ["bench", "--batch_sizes", "64,x"], None, "--batch_sizes"),
+    Case("odd_bench_cell_updates", ["bench", "--bench_cell_updates", "5"], None,
+         "--bench_cell_updates"),
+    Case("non_boolean_xla_generators", DISTILL + ["--set", "xla_generators=maybe"], None,
+         "xla_generators"),
     Case("negative_gpus_per_cell", RUN_ALL + ["--backend", "ray", "--gpus_per_cell", "-1"], None,
          "--gpus_per_cell"),
     # checkpoints

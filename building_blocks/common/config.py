@@ -96,6 +96,9 @@ class DistillConfig(_DistillCell):
     generator_output_shift: float = 0.0
     eval_every: int = 500                   # student updates between test-set evaluations
     test_examples: int = 0                  # 0 = the whole test set (a prefix otherwise)
+    # XLA compiles the image generators' forward and backward (issue 14,
+    # building_blocks/common/xla.py); False runs the plain oneDNN graph.
+    xla_generators: bool = False
 
     def validate(self):
         self._validate_schedule()

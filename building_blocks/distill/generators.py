@@ -5,7 +5,7 @@ of K generators fed slices of one sampled latent batch.
 GAS samples one batch of 512 vectors z ~ U(−1,1)^100 and slices it into 8 sub-batches of 64,
 one per concurrent generator. DAFL is the bank with K = 1.
 """
-from building_blocks.common import layers
+from building_blocks.common import layers, xla
 from building_blocks.common.network import Network
 from building_blocks.common.seeds import scoped_seed
 from building_blocks.common.tf_compat import tf
@@ -130,11 +130,14 @@ class MLPGenerator(Network):
 
 
 class GeneratorBank(object):
-    """K independent generators, each with its own variables; made by ``make_generator(name)``."""
+    """K independent generators, each with its own variables; made by ``make_generator(name)``.
+    ``jit``: XLA compiles the generators' ops (the latent draw stays outside, so z is the same
+    random stream either way)."""
 
     def __init__(self, num_generators, make_generator, latent_dim=100,
-                 latent_distribution="uniform"):
+                 latent_distribution="uniform", jit=False):
         self.latent_dim, self.latent_distribution = latent_dim, latent_distribution
+        self.jit = jit
         self.generators = [make_generator("generator") for _ in range(num_generators)]
 
     def __len__(self):
@@ -147,7 +150,8 @@ class GeneratorBank(object):
                              % (batch_size, len(self)))
         z = sample_latent(batch_size, self.latent_dim, self.latent_distribution)
         slices = tf.split(z, len(self), axis=0)
-        return [generator(z_k) for generator, z_k in zip(self.generators, slices)]
+        with xla.jit_scope(self.jit):
+            return [generator(z_k) for generator, z_k in zip(self.generators, slices)]
 
     @property
     def variables(self):

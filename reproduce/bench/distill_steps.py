@@ -1,6 +1,9 @@
 """`python -m reproduce bench`: median ms per student step and per generator step for DAFL and
-GAS at given batch sizes, the machine's GEMM rate, and, when a torch Python is given, the
-PyTorch reference step (../shared/bench/peer_step_torch.py) measured in the same run, as ratios.
+GAS at given batch sizes, plain and with XLA-compiled generators (issue 14), the machine's
+GEMM rate, optionally each step's per-op-family profile (``op_profile``) and the end-to-end
+seconds per 100 student updates of quick cells (``cell_rate``), and, when a torch Python is
+given, the PyTorch reference step (../shared/bench/peer_step_torch.py) measured in the same
+run, as ratios.
 """
 import os
 import re
@@ -14,10 +17,12 @@ from building_blocks.image.runner import INPUT_SHAPE, make_classifier
 from building_blocks.common.tf_compat import build_info, make_session, tf
 from dafl_baseline.distiller import DAFLDistiller
 from gas.distiller import GASDistiller
+from reproduce.bench import cell_rate, op_profile
 from reproduce.core import provenance
+from reproduce.core.run_folders import REPO_ROOT
 
-TORCH_SCRIPT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                                             "..", "shared", "bench", "peer_step_torch.py"))
+TORCH_SCRIPT = os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "bench",
+                                             "peer_step_torch.py"))
 WARMUP = 5
 
 
@@ -45,17 +50,19 @@ def gemm_gflops(threads, n=2048, reps=10):
     return 2.0 * n ** 3 / (ms / 1e3) / 1e9
 
 
-def step_times(method, batch_size, threads, iters):
-    """(student ms, generator ms) for one method at one batch size (paper's other settings)."""
+def build_steps(method, batch_size, xla_generators=False):
+    """(graph, distiller, init op) of one method's steps at one batch size (the paper's other
+    settings; ``xla_generators``: the generators compiled by XLA, issue 14)."""
     if method == "dafl":
         config = DistillConfig(method="dafl", task="mnist", seed=0, student_steps=1,
                                batch_size=batch_size, student_lr=2e-3, generator_lr=1e-3,
-                               generator_steps_per_round=1)
+                               generator_steps_per_round=1, xla_generators=xla_generators)
         cls = DAFLDistiller
     else:
         config = DistillConfig(method="gas", task="mnist", seed=0, student_steps=1,
                                batch_size=batch_size, student_lr=1e-3, generator_lr=1e-3,
-                               n_generators=8, generator_steps_per_round=20, gamma=0.4)
+                               n_generators=8, generator_steps_per_round=20, gamma=0.4,
+                               xla_generators=xla_generators)
         cls = GASDistiller
     graph = tf.Graph()
     with graph.as_default():
@@ -65,11 +72,45 @@ def step_times(method, batch_size, threads, iters):
         distiller = cls(config, teacher, student, INPUT_SHAPE)
         init = tf.global_variables_initializer()
     graph.finalize()
-    with make_session(graph, threads) as sess:
+    return graph, distiller, init
+
+
+def step_times(method, batch_size, threads, iters, variants=(False, True), profile=False,
+               log=None):
+    """{xla_generators: (student ms, generator ms)}: the variants' steps timed in alternation
+    (one step of each in turn), so that the machine's drift falls on all alike; medians.
+    ``profile``: also logs each step's per-op-family table (``op_profile``)."""
+    sessions = {}
+    for xla in variants:
+        graph, distiller, init = build_steps(method, batch_size, xla)
+        sess = make_session(graph, threads)
         sess.run(init)
-        student_ms = _time(sess, distiller.student_train_op, iters)
-        generator_ms = _time(sess, distiller.generator_train_op, iters)
-    return student_ms, generator_ms
+        sessions[xla] = (sess, distiller)
+    found = {}
+    try:
+        for step in ("student", "generator"):
+            ops = {xla: getattr(d, step + "_train_op") for xla, (_, d) in sessions.items()}
+            for _ in range(WARMUP):
+                for xla, (sess, _) in sessions.items():
+                    sess.run(ops[xla])
+            times = {xla: [] for xla in sessions}
+            for _ in range(iters):
+                for xla, (sess, _) in sessions.items():
+                    t0 = time.perf_counter()
+                    sess.run(ops[xla])
+                    times[xla].append((time.perf_counter() - t0) * 1e3)
+            for xla in sessions:
+                found.setdefault(xla, {})[step] = statistics.median(times[xla])
+                if profile:
+                    families = op_profile.profile_step(sessions[xla][0], ops[xla])
+                    for line in op_profile.format_profile(
+                            "%s B=%d %s xla_generators=%d" % (method, batch_size, step, xla),
+                            found[xla][step], families):
+                        log(line)
+    finally:
+        for sess, _ in sessions.values():
+            sess.close()
+    return {xla: (v["student"], v["generator"]) for xla, v in found.items()}
 
 
 def torch_reference(torch_python, batch_sizes, impl, log):
@@ -87,7 +128,7 @@ def torch_reference(torch_python, batch_sizes, impl, log):
     return found
 
 
-def main(batch_sizes, iters, threads, torch_python, log):
+def main(batch_sizes, iters, threads, torch_python, log, profile=False, cell_updates=0):
     try:
         batch_sizes = [int(b) for b in batch_sizes]
     except ValueError:
@@ -96,25 +137,35 @@ def main(batch_sizes, iters, threads, torch_python, log):
         raise ConfigError("--batch_sizes must be a comma-separated list of positive integers")
     if torch_python and not os.access(torch_python, os.X_OK):
         raise ConfigError("--torch_python %s is not an executable Python" % torch_python)
+    if torch_python and not os.path.isfile(TORCH_SCRIPT):
+        raise ConfigError("--torch_python: the PyTorch reference %s is missing; put the shared "
+                          "folder (../shared/bench/) beside the checkout" % TORCH_SCRIPT)
+    cell_rate.check_updates(cell_updates)
     info = build_info()
-    log("bench: tensorflow %s (oneDNN: %s), %d intra-op threads, packages %s" % (
-        info["tensorflow"], info["onednn"], threads, provenance.package_versions()))
+    log("bench: tensorflow %s (oneDNN: %s), %d intra-op threads, 1 inter-op thread, "
+        "packages %s" % (info["tensorflow"], info["onednn"], threads,
+                         provenance.package_versions()))
     log("bench: fp32 GEMM 2048² %.1f GFLOP/s" % gemm_gflops(threads))
     ours = {}
     for batch in batch_sizes:
         for method in ("dafl", "gas"):
-            student_ms, generator_ms = step_times(method, batch, threads, iters)
-            ours[(method, batch)] = (student_ms, generator_ms)
-            log("RESULT fw=tf method=%s B=%d student_ms=%.1f generator_ms=%.1f" % (
-                method, batch, student_ms, generator_ms))
+            for xla, (student_ms, generator_ms) in sorted(step_times(
+                    method, batch, threads, iters, profile=profile, log=log).items()):
+                ours[(method, batch, xla)] = (student_ms, generator_ms)
+                log("RESULT fw=tf method=%s B=%d xla_generators=%d student_ms=%.1f "
+                    "generator_ms=%.1f" % (method, batch, xla, student_ms, generator_ms))
     if torch_python:
         for impl in ("eager", "compile"):
             reference = torch_reference(torch_python, batch_sizes, impl, log)
             for batch in batch_sizes:
-                student_ms, generator_ms = ours[("dafl", batch)]
-                for step, mine in (("student", student_ms), ("gen", generator_ms)):
-                    theirs = reference.get((batch, step))
-                    if theirs:
-                        log("RATIO B=%d step=%s tf_dafl_ms=%.1f torch_%s_ms=%.1f ratio=%.2f" % (
-                            batch, step, mine, impl, theirs, mine / theirs))
+                for xla in (False, True):
+                    student_ms, generator_ms = ours[("dafl", batch, xla)]
+                    for step, mine in (("student", student_ms), ("gen", generator_ms)):
+                        theirs = reference.get((batch, step))
+                        if theirs:
+                            log("RATIO B=%d step=%s xla_generators=%d tf_dafl_ms=%.1f "
+                                "torch_%s_ms=%.1f ratio=%.2f" % (
+                                    batch, step, xla, mine, impl, theirs, mine / theirs))
+    if cell_updates:
+        cell_rate.main(cell_updates, threads, log)
     return ours
