@@ -71,9 +71,27 @@ class BatchNorm(object):
                                             trainable=trainable)
 
     def __call__(self, x):
+        return self._fused(x) if len(x.shape) == 4 else self._moments(x)
+
+    def _moments(self, x):
+        """Any rank: batch mean and biased variance over every axis but the last."""
         axes = list(range(len(x.shape) - 1))
         mean, var = tf.nn.moments(x, axes)
         return tf.nn.batch_normalization(x, mean, var, self.beta, self.gamma, self.eps)
+
+    def _fused(self, x):
+        """[N, H, W, C]: the same normalisation in one kernel (``tf.nn.fused_batch_norm`` in
+        training mode: batch mean and biased variance, as ``_moments``), forward and
+        backward; intel-tensorflow runs it on oneDNN beside the convolutions (issue 14:
+        generator steps 17-21% faster on 2 CPU cores). Non-affine: scale 1, offset 0."""
+        channels = int(x.shape[-1])
+        scale = self.gamma if self.gamma is not None else tf.ones([channels], x.dtype)
+        offset = self.beta if self.beta is not None else tf.zeros([channels], x.dtype)
+        empty = tf.constant([], x.dtype)  # no running statistics in training mode
+        # The raw op, not tf.nn.fused_batch_norm, which raises eps 1e-5 to cuDNN's 1.001e-5.
+        return tf.raw_ops.FusedBatchNormV3(x=x, scale=scale, offset=offset, mean=empty,
+                                           variance=empty, epsilon=self.eps,
+                                           data_format="NHWC", is_training=True)[0]
 
 
 def upsample2x(x):
