@@ -41,7 +41,8 @@ class DAFLDistiller(Distiller):
                                    channels=self.input_shape[-1], image_size=self.input_shape[0],
                                    batch_norm=cfg.generator_batch_norm,
                                    output_scale=cfg.generator_output_scale,
-                                   output_shift=cfg.generator_output_shift)
+                                   output_shift=cfg.generator_output_shift,
+                                   fused_batch_norm=cfg.fused_batch_norm)
 
     def _generator_loss(self, teacher_out):
         """Hook: L_G (Eq. 3) of one generator's batch, a namedtuple with ``total`` first.

@@ -64,8 +64,9 @@ flags.DEFINE_integer("bench_iters", 20, "bench: timed steps per measurement.", l
 flags.DEFINE_bool("bench_profile", False, "bench: also print each step's time per op family "
                   "(TF RunMetadata traces; reproduce/bench/op_profile.py).")
 flags.DEFINE_integer("bench_cell_updates", 0, "bench: also run quick seed-0 MNIST DAFL and GAS "
-                     "cells for this many student updates (even, >= 4; 0: skip), plain and with "
-                     "XLA-compiled generators, and print seconds per 100 updates.", lower_bound=0)
+                     "cells for this many student updates (even, >= 4; 0: skip), with fused and "
+                     "with moments batch norm in the generators, and print seconds per 100 "
+                     "updates.", lower_bound=0)
 flags.DEFINE_enum("backend", "local", ["local", "ray"], "run_all: where cells run: local "
                   "(--jobs subprocesses here) or ray (one Ray task per cell; see "
                   "reproduce/grid/ray_backend.py).")

@@ -57,11 +57,13 @@ class BatchNorm(object):
     DAFL runs its generator in training mode throughout distillation, so generator
     batch norm always normalises with the statistics of the current batch and keeps
     no moving averages. ``eps`` is a parameter because DAFL's generator uses
-    ``BatchNorm2d(C, 0.8)``, i.e. eps = 0.8.
+    ``BatchNorm2d(C, 0.8)``, i.e. eps = 0.8. ``fused``: 4-d inputs run one fused kernel
+    (``_fused``), the same normalisation up to float rounding; vector inputs always take
+    ``_moments``. (Callers pass it from the config's ``fused_batch_norm``.)
     """
 
-    def __init__(self, channels, name, eps=1e-5, affine=True, trainable=True):
-        self.eps = eps
+    def __init__(self, channels, name, eps=1e-5, affine=True, trainable=True, fused=False):
+        self.eps, self.fused = eps, fused
         self.gamma = self.beta = None
         if affine:
             with tf.variable_scope(name):
@@ -71,7 +73,7 @@ class BatchNorm(object):
                                             trainable=trainable)
 
     def __call__(self, x):
-        return self._fused(x) if len(x.shape) == 4 else self._moments(x)
+        return self._fused(x) if self.fused and len(x.shape) == 4 else self._moments(x)
 
     def _moments(self, x):
         """Any rank: batch mean and biased variance over every axis but the last."""
@@ -85,9 +87,10 @@ class BatchNorm(object):
         backward; intel-tensorflow runs it on oneDNN beside the convolutions (issue 14:
         generator steps 17-21% faster on 2 CPU cores). Non-affine: scale 1, offset 0."""
         channels = int(x.shape[-1])
-        scale = self.gamma if self.gamma is not None else tf.ones([channels], x.dtype)
-        offset = self.beta if self.beta is not None else tf.zeros([channels], x.dtype)
-        empty = tf.constant([], x.dtype)  # no running statistics in training mode
+        # The op takes float32 scale, offset and statistics whatever x's type.
+        scale = self.gamma if self.gamma is not None else tf.ones([channels], tf.float32)
+        offset = self.beta if self.beta is not None else tf.zeros([channels], tf.float32)
+        empty = tf.constant([], tf.float32)  # no running statistics in training mode
         # The raw op, not tf.nn.fused_batch_norm, which raises eps 1e-5 to cuDNN's 1.001e-5.
         return tf.raw_ops.FusedBatchNormV3(x=x, scale=scale, offset=offset, mean=empty,
                                            variance=empty, epsilon=self.eps,

@@ -21,16 +21,20 @@ class DCGANGenerator(Network):
     or 48): conv3×3(C) → sigmoid, so frames lie in the teacher's [0, 1] input space.
     ``output_scale``, ``output_shift``: a fixed affine map of the "tanh_bn" output (identity
     default; Figure 2's generators without batch norm).
+    ``fused_batch_norm``: each BN as one fused kernel (``layers.BatchNorm``; issue 14); the
+    distillers pass the config's ``fused_batch_norm`` (true in every profile).
     """
 
     def __init__(self, name, latent_dim=100, channels=1, image_size=32, batch_norm=True,
-                 trainable=True, output="tanh_bn", output_scale=1.0, output_shift=0.0):
+                 trainable=True, output="tanh_bn", output_scale=1.0, output_shift=0.0,
+                 fused_batch_norm=False):
         if image_size % 4 or output not in ("tanh_bn", "sigmoid"):
             raise ValueError("DCGANGenerator: image_size must be a multiple of 4 and output "
                              "'tanh_bn' or 'sigmoid', got %r, %r" % (image_size, output))
         self.latent_dim, self.channels, self.batch_norm = latent_dim, channels, batch_norm
         self.output = output
         self.output_scale, self.output_shift = output_scale, output_shift
+        self.fused_batch_norm = fused_batch_norm
         self.init_size = image_size // 4
         super(DCGANGenerator, self).__init__(name, trainable)
 
@@ -42,12 +46,13 @@ class DCGANGenerator(Network):
         self.conv3 = layers.Conv2D(64, self.channels, 3, "conv3", padding="SAME",
                                    trainable=trainable)
         if self.batch_norm:
-            self.bn0 = layers.BatchNorm(128, "bn0", trainable=trainable)
-            self.bn1 = layers.BatchNorm(128, "bn1", eps=0.8, trainable=trainable)
-            self.bn2 = layers.BatchNorm(64, "bn2", eps=0.8, trainable=trainable)
+            fused = self.fused_batch_norm
+            self.bn0 = layers.BatchNorm(128, "bn0", trainable=trainable, fused=fused)
+            self.bn1 = layers.BatchNorm(128, "bn1", eps=0.8, trainable=trainable, fused=fused)
+            self.bn2 = layers.BatchNorm(64, "bn2", eps=0.8, trainable=trainable, fused=fused)
             if self.output == "tanh_bn":
                 self.bn3 = layers.BatchNorm(self.channels, "bn3", affine=False,
-                                            trainable=trainable)
+                                            trainable=trainable, fused=fused)
 
     def _norm(self, name, x):
         return getattr(self, name)(x) if self.batch_norm else x

@@ -27,7 +27,7 @@ def make_observation_generator(name, obs_shape, config, normalizer=None):
             output_normalizer=normalizer if config.generator_output == "normalizer" else None)
     return generators.DCGANGenerator(name, config.latent_dim, channels=obs_shape[-1],
                                image_size=obs_shape[0], batch_norm=config.generator_batch_norm,
-                               output="sigmoid")
+                               output="sigmoid", fused_batch_norm=config.fused_batch_norm)
 
 
 class PolicyStudentKD(StudentKD):

@@ -1,6 +1,8 @@
 """End-to-end cost of quick Table 1 cells (issue 14): a seed-0 MNIST DAFL and GAS cell of the
 quick profile, run through the same code as ``distill`` (its loop, evaluation and logging)
-into a scratch folder from the shipped quick teacher, plain and with XLA-compiled generators.
+into a scratch folder from the shipped quick teacher, in each graph of ``VARIANTS``: the
+default (fused batch norm) and the moments batch norm it replaced (issue 14's before and after,
+run one after the other on the same machine).
 
 Seconds per 100 student updates are measured between the cell's evaluations at ``updates``/2
 and ``updates`` (graph building, start-up and the first round's warm-up left out), less the
@@ -16,6 +18,7 @@ from reproduce.core.run_folders import REFERENCE_DIR
 from reproduce.table1 import image_cells
 
 METHODS = ("dafl", "gas")
+VARIANTS = (("fused", "fused_batch_norm=true"), ("moments", "fused_batch_norm=false"))
 
 
 def seconds_per_100(record):
@@ -38,17 +41,17 @@ def main(updates, threads, log, task="mnist"):
     scratch = tempfile.mkdtemp(prefix="gas-bench-cells-")
     try:
         for method in METHODS:
-            for xla in (False, True):
+            for name, override in VARIANTS:
                 overrides = ("student_steps=%d" % updates, "eval_every=%d" % (updates // 2),
-                             "xla_generators=%s" % xla)
+                             override)
                 record = image_cells.run_distill(
-                    method, task, "quick", 0, os.path.join(scratch, "x%d" % xla),
+                    method, task, "quick", 0, os.path.join(scratch, name),
                     threads=threads, overrides=overrides, log=lambda *_: None,
                     teacher_checkpoint=teacher)
-                log("CELL quick %s %s seed 0 xla_generators=%d: %.1f s per 100 student updates "
-                    "after start-up; the first %d updates with start-up (session, XLA "
-                    "compilation) %.1f s; %d updates, %d generator updates, %d threads" % (
-                        task, method, xla, seconds_per_100(record), updates // 2,
+                log("CELL quick %s %s seed 0 variant=%s: %.1f s per 100 student updates "
+                    "after start-up; the first %d updates with start-up (session) %.1f s; "
+                    "%d updates, %d generator updates, %d threads" % (
+                        task, method, name, seconds_per_100(record), updates // 2,
                         record["history"][0]["wall_s"] - record["eval_s"] / 2,
                         record["student_steps"], record["generator_steps"], threads))
     finally:

@@ -1,5 +1,5 @@
 """`python -m reproduce bench`: median ms per student step and per generator step for DAFL and
-GAS at given batch sizes, plain and with XLA-compiled generators (issue 14), the machine's
+GAS at given batch sizes in each graph ``VARIANTS`` names (issue 14), the machine's
 GEMM rate, optionally each step's per-op-family profile (``op_profile``) and the end-to-end
 seconds per 100 student updates of quick cells (``cell_rate``), and, when a torch Python is
 given, the PyTorch reference step (../shared/bench/peer_step_torch.py) measured in the same
@@ -24,6 +24,10 @@ from reproduce.core.run_folders import REPO_ROOT
 TORCH_SCRIPT = os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "bench",
                                              "peer_step_torch.py"))
 WARMUP = 5
+# The graphs timed side by side (issue 14): the default (fused batch norm in the generators),
+# the moments batch norm of every result made before 2026-12-02, and XLA-compiled generators.
+VARIANTS = (("fused", {}), ("moments", {"fused_batch_norm": False}),
+            ("xla", {"xla_generators": True}))
 
 
 def _time(sess, fetch, iters):
@@ -50,19 +54,19 @@ def gemm_gflops(threads, n=2048, reps=10):
     return 2.0 * n ** 3 / (ms / 1e3) / 1e9
 
 
-def build_steps(method, batch_size, xla_generators=False):
+def build_steps(method, batch_size, **variant):
     """(graph, distiller, init op) of one method's steps at one batch size (the paper's other
-    settings; ``xla_generators``: the generators compiled by XLA, issue 14)."""
+    settings; ``variant``: DistillConfig fields of one of ``VARIANTS``)."""
     if method == "dafl":
         config = DistillConfig(method="dafl", task="mnist", seed=0, student_steps=1,
                                batch_size=batch_size, student_lr=2e-3, generator_lr=1e-3,
-                               generator_steps_per_round=1, xla_generators=xla_generators)
+                               generator_steps_per_round=1, **variant)
         cls = DAFLDistiller
     else:
         config = DistillConfig(method="gas", task="mnist", seed=0, student_steps=1,
                                batch_size=batch_size, student_lr=1e-3, generator_lr=1e-3,
                                n_generators=8, generator_steps_per_round=20, gamma=0.4,
-                               xla_generators=xla_generators)
+                               **variant)
         cls = GASDistiller
     graph = tf.Graph()
     with graph.as_default():
@@ -75,42 +79,42 @@ def build_steps(method, batch_size, xla_generators=False):
     return graph, distiller, init
 
 
-def step_times(method, batch_size, threads, iters, variants=(False, True), profile=False,
+def step_times(method, batch_size, threads, iters, variants=VARIANTS, profile=False,
                log=None):
-    """{xla_generators: (student ms, generator ms)}: the variants' steps timed in alternation
+    """{variant name: (student ms, generator ms)}: the variants' steps timed in alternation
     (one step of each in turn), so that the machine's drift falls on all alike; medians.
     ``profile``: also logs each step's per-op-family table (``op_profile``)."""
     sessions = {}
-    for xla in variants:
-        graph, distiller, init = build_steps(method, batch_size, xla)
+    for name, fields in variants:
+        graph, distiller, init = build_steps(method, batch_size, **fields)
         sess = make_session(graph, threads)
         sess.run(init)
-        sessions[xla] = (sess, distiller)
+        sessions[name] = (sess, distiller)
     found = {}
     try:
         for step in ("student", "generator"):
-            ops = {xla: getattr(d, step + "_train_op") for xla, (_, d) in sessions.items()}
+            ops = {name: getattr(d, step + "_train_op") for name, (_, d) in sessions.items()}
             for _ in range(WARMUP):
-                for xla, (sess, _) in sessions.items():
-                    sess.run(ops[xla])
-            times = {xla: [] for xla in sessions}
+                for name, (sess, _) in sessions.items():
+                    sess.run(ops[name])
+            times = {name: [] for name in sessions}
             for _ in range(iters):
-                for xla, (sess, _) in sessions.items():
+                for name, (sess, _) in sessions.items():
                     t0 = time.perf_counter()
-                    sess.run(ops[xla])
-                    times[xla].append((time.perf_counter() - t0) * 1e3)
-            for xla in sessions:
-                found.setdefault(xla, {})[step] = statistics.median(times[xla])
+                    sess.run(ops[name])
+                    times[name].append((time.perf_counter() - t0) * 1e3)
+            for name in sessions:
+                found.setdefault(name, {})[step] = statistics.median(times[name])
                 if profile:
-                    families = op_profile.profile_step(sessions[xla][0], ops[xla])
+                    families = op_profile.profile_step(sessions[name][0], ops[name])
                     for line in op_profile.format_profile(
-                            "%s B=%d %s xla_generators=%d" % (method, batch_size, step, xla),
-                            found[xla][step], families):
+                            "%s B=%d %s variant=%s" % (method, batch_size, step, name),
+                            found[name][step], families):
                         log(line)
     finally:
         for sess, _ in sessions.values():
             sess.close()
-    return {xla: (v["student"], v["generator"]) for xla, v in found.items()}
+    return {name: (v["student"], v["generator"]) for name, v in found.items()}
 
 
 def torch_reference(torch_python, batch_sizes, impl, log):
@@ -147,25 +151,26 @@ def main(batch_sizes, iters, threads, torch_python, log, profile=False, cell_upd
                          provenance.package_versions()))
     log("bench: fp32 GEMM 2048² %.1f GFLOP/s" % gemm_gflops(threads))
     ours = {}
+    names = [name for name, _ in VARIANTS]
     for batch in batch_sizes:
         for method in ("dafl", "gas"):
-            for xla, (student_ms, generator_ms) in sorted(step_times(
-                    method, batch, threads, iters, profile=profile, log=log).items()):
-                ours[(method, batch, xla)] = (student_ms, generator_ms)
-                log("RESULT fw=tf method=%s B=%d xla_generators=%d student_ms=%.1f "
-                    "generator_ms=%.1f" % (method, batch, xla, student_ms, generator_ms))
+            times = step_times(method, batch, threads, iters, profile=profile, log=log)
+            for name in names:
+                student_ms, generator_ms = ours[(method, batch, name)] = times[name]
+                log("RESULT fw=tf method=%s B=%d variant=%s student_ms=%.1f generator_ms=%.1f"
+                    % (method, batch, name, student_ms, generator_ms))
     if torch_python:
         for impl in ("eager", "compile"):
             reference = torch_reference(torch_python, batch_sizes, impl, log)
             for batch in batch_sizes:
-                for xla in (False, True):
-                    student_ms, generator_ms = ours[("dafl", batch, xla)]
+                for name in names:
+                    student_ms, generator_ms = ours[("dafl", batch, name)]
                     for step, mine in (("student", student_ms), ("gen", generator_ms)):
                         theirs = reference.get((batch, step))
                         if theirs:
-                            log("RATIO B=%d step=%s xla_generators=%d tf_dafl_ms=%.1f "
+                            log("RATIO B=%d step=%s variant=%s tf_dafl_ms=%.1f "
                                 "torch_%s_ms=%.1f ratio=%.2f" % (
-                                    batch, step, xla, mine, impl, theirs, mine / theirs))
+                                    batch, step, name, mine, impl, theirs, mine / theirs))
     if cell_updates:
         cell_rate.main(cell_updates, threads, log)
     return ours

@@ -14,8 +14,8 @@ FAMILIES = (
     ("conv backprop filter", lambda t, n: "Conv2DBackpropFilter" in t),
     ("conv backprop input", lambda t, n: "Conv2DBackpropInput" in t),
     ("conv forward (+bias)", lambda t, n: "Conv2D" in t or t in ("BiasAdd", "_MklFusedConv2D")),
-    ("batch norm (moments, normalise, grads)",
-     lambda t, n: "moments" in n or "batchnorm" in n),
+    ("batch norm (fused or moments, grads)",
+     lambda t, n: "moments" in n or "batchnorm" in n or "FusedBatchNorm" in t),
     ("upsample ×2 (+grad)", lambda t, n: "ResizeNearestNeighbor" in t),
     ("oneDNN layout conversion", lambda t, n: t in ("_MklToTf", "_MklInputConversion")
      or n.startswith(("Mkl2Tf", "MklInputConversion"))),
