@@ -74,7 +74,7 @@ def test_vector_inputs_keep_the_moments_path_and_the_switch_turns_fusion_off():
     with graph.as_default():
         layers.BatchNorm(4, "bn", fused=True)(tf.zeros([8, 4]))
     assert not [op for op in graph.get_operations() if "FusedBatchNorm" in op.type]
-    config = DistillConfig(**DAFL)
+    config = DistillConfig(**dict(DAFL, fused_batch_norm=True))
     # Four BNs per generator call (bn0..bn3), forward; their gradients in the generator step.
     assert len([op for op in _fused_ops(config) if op.type == "FusedBatchNormV3"]) >= 4
     assert not _fused_ops(dataclasses.replace(config, fused_batch_norm=False))
@@ -96,8 +96,8 @@ def test_atari_frame_generators_follow_the_switch(fused):
                          ids=["gas", "dafl"])
 def test_20_distillation_steps_match_the_moments_path(cls, fields):
     # Small learning rates keep the two float paths from drifting apart by chaos.
-    config = DistillConfig(**dict(fields, student_lr=1e-4, generator_lr=1e-3))
-    assert config.fused_batch_norm  # the default, wired through (op-count test above)
+    config = DistillConfig(**dict(fields, student_lr=1e-4, generator_lr=1e-3,
+                                  fused_batch_norm=True))  # wired through: op-count test above
     fused, fused_w = _losses(cls, config, 0)
     other_seed, _ = _losses(cls, dataclasses.replace(config, seed=config.seed + 1), 0)
     plain, plain_w = _losses(cls, dataclasses.replace(config, fused_batch_norm=False), 0)

@@ -1,8 +1,8 @@
 """End-to-end cost of quick Table 1 cells (issue 14): a seed-0 MNIST DAFL and GAS cell of the
 quick profile, run through the same code as ``distill`` (its loop, evaluation and logging)
-into a scratch folder from the shipped quick teacher, in each graph of ``VARIANTS``: the
-default (fused batch norm) and the moments batch norm it replaced (issue 14's before and after,
-run one after the other on the same machine).
+into a scratch folder from the shipped quick teacher, in each graph of ``VARIANTS``: fused
+batch norm and the moments batch norm (issue 14's after and before, run one after the other
+on the same machine).
 
 Seconds per 100 student updates are measured between the cell's evaluations at ``updates``/2
 and ``updates`` (graph building, start-up and the first round's warm-up left out), less the

@@ -24,10 +24,10 @@ from reproduce.core.run_folders import REPO_ROOT
 TORCH_SCRIPT = os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "bench",
                                              "peer_step_torch.py"))
 WARMUP = 5
-# The graphs timed side by side (issue 14): the default (fused batch norm in the generators),
-# the moments batch norm of every result made before 2026-12-02, and XLA-compiled generators.
-VARIANTS = (("fused", {}), ("moments", {"fused_batch_norm": False}),
-            ("xla", {"xla_generators": True}))
+# The graphs timed side by side (issue 14): fused batch norm in the generators, the moments
+# batch norm of every committed result so far, and XLA-compiled generators (with fused BN).
+VARIANTS = (("fused", {"fused_batch_norm": True}), ("moments", {"fused_batch_norm": False}),
+            ("xla", {"xla_generators": True, "fused_batch_norm": True}))
 
 
 def _time(sess, fetch, iters):
