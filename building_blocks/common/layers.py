@@ -82,10 +82,11 @@ class BatchNorm(object):
         return tf.nn.batch_normalization(x, mean, var, self.beta, self.gamma, self.eps)
 
     def _fused(self, x):
-        """[N, H, W, C]: the same normalisation in one kernel (``tf.nn.fused_batch_norm`` in
+        """[N, H, W, C]: the same normalisation in one kernel (``FusedBatchNormV3`` in
         training mode: batch mean and biased variance, as ``_moments``), forward and
-        backward; intel-tensorflow runs it on oneDNN beside the convolutions (issue 14:
-        generator steps 17-21% faster on 2 CPU cores). Non-affine: scale 1, offset 0."""
+        backward; intel-tensorflow runs it on oneDNN beside the convolutions (issue 14: a
+        prototype's generator steps 17-21% faster on 2 CPU cores). Non-affine: scale 1,
+        offset 0."""
         channels = int(x.shape[-1])
         # The op takes float32 scale, offset and statistics whatever x's type.
         scale = self.gamma if self.gamma is not None else tf.ones([channels], tf.float32)

@@ -22,7 +22,7 @@ class DCGANGenerator(Network):
     ``output_scale``, ``output_shift``: a fixed affine map of the "tanh_bn" output (identity
     default; Figure 2's generators without batch norm).
     ``fused_batch_norm``: each BN as one fused kernel (``layers.BatchNorm``; issue 14); the
-    distillers pass the config's ``fused_batch_norm`` (true in every profile).
+    distillers pass the config's ``fused_batch_norm``.
     """
 
     def __init__(self, name, latent_dim=100, channels=1, image_size=32, batch_norm=True,
