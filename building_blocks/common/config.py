@@ -62,9 +62,9 @@ class _DistillCell:
     latent_distribution: str = "uniform"    # GAS B.1.1 / B.3: U(−1,1); DAFL's code: normal
     generator_batch_norm: bool = True
     # The DCGAN generators' batch norms as fused kernels (issue 14, layers.BatchNorm), the same
-    # normalisation up to float rounding. False until the Table 1 cells rerun with it land:
-    # the committed DAFL/GAS numbers were made by the moments path.
-    fused_batch_norm: bool = False
+    # normalisation up to float rounding; on in every profile. False restores the moments
+    # path that made results before issue 14 (results/calibration/ variants).
+    fused_batch_norm: bool = True
     weight_decay: float = 0.0               # student L2 coefficient (CIFAR-10: DAFL's 5e-4)
     lr_decay_every: int = 0                 # student lr × lr_decay_factor every N updates; 0 off
     lr_decay_factor: float = 0.1            # B.1.2: divided by 10 every 96,000 steps
