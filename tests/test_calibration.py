@@ -8,9 +8,13 @@ from reproduce.core import cells
 from reproduce.table1 import calibration, image_cells
 
 
-def _cell(root, task, method, history, config=None, overrides=()):
+def _cell(root, task, method, history, config=None, overrides=(), fused=True):
+    """A finished cell JSON; ``fused=None``: a config made before the switch existed."""
     path = cells.result_path(root, "quick", image_cells.distill_cell(task, method, 0))
-    atomic_write_json(path, {"method": method, "task": task, "seed": 0, "config": config or {},
+    config = dict(config or {})
+    if fused is not None:
+        config["fused_batch_norm"] = fused
+    atomic_write_json(path, {"method": method, "task": task, "seed": 0, "config": config,
                              "overrides": list(overrides), "history": history,
                              "wall_s": history[-1]["wall_s"], "git_sha": "abc"})
 
@@ -67,3 +71,18 @@ def test_a_run_longer_than_the_profile_is_its_own_curve(tmp_path):
           config={"student_steps": 8000}, overrides=["student_steps=8000", "eval_every=200"])
     rows = calibration.calibration_rows(results, "quick")
     assert sorted({r["curve"] for r in rows}) == ["gas", "gas [8000 updates]"]
+
+
+def test_a_cell_made_before_fused_batch_norm_is_labelled_moments(tmp_path):
+    """Cells whose config predates the switch (issue 14) ran the moments batch norm: their
+    curves must not pass for the profile's fused default; student KD has no generator."""
+    results = str(tmp_path)
+    _cell(results, "mnist", "gas", [{"step": 200, "wall_s": 60.0, "test_accuracy": 90.0}])
+    old = os.path.join(results, calibration.CALIBRATION_DIR, "old")
+    _cell(old, "mnist", "gas", [{"step": 200, "wall_s": 61.0, "test_accuracy": 89.0}],
+          overrides=["gamma=0"], fused=None)
+    _cell(old, "mnist", "student_kd", [{"step": 200, "wall_s": 9.0, "test_accuracy": 98.0}],
+          fused=None)
+    rows = calibration.calibration_rows(results, "quick")
+    assert sorted({r["curve"] for r in rows}) == [
+        "gas", "gas [gamma=0, moments batch norm]", "student_kd"]

@@ -37,10 +37,16 @@ _LENGTH_OVERRIDES = ("student_steps=", "eval_every=")
 
 def _label(record, profile):
     overrides = [o for o in record.get("overrides") or [] if not o.startswith(_LENGTH_OVERRIDES)]
+    default = configs.distill_config(record["method"], record["task"], profile, record["seed"])
     steps = record["config"].get("student_steps", 0)
-    if steps > configs.distill_config(record["method"], record["task"], profile,
-                                      record["seed"]).student_steps:
+    if steps > default.student_steps:
         overrides.append("%d updates" % steps)
+    # A generator cell made before fused batch norm became the default (issue 14) has no
+    # ``fused_batch_norm`` in its config: it ran the moments path, and its label says so.
+    fused = record["config"].get("fused_batch_norm", False)
+    if default.generator_steps_per_round and fused != default.fused_batch_norm \
+            and "fused_batch_norm=%s" % str(fused).lower() not in overrides:
+        overrides.append("%s batch norm" % ("fused" if fused else "moments"))
     label = record["method"]
     if record["method"] == "dafl":
         shared = record["config"].get("shared_batch", False)
