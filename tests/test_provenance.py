@@ -29,3 +29,16 @@ def test_cell_records_carry_no_absolute_paths_of_the_machine():
                                                 "mnist.npz")
     assert not os.path.isabs(record["teacher_checkpoint"])
     assert record["test_accuracy"] == 90.0
+
+
+def test_cpu_model_names_the_cpu_and_the_extensions_onednn_picks_kernels_by(tmp_path):
+    """Cells made on CPUs with other vector extensions may round differently, so the record
+    names the model and the extensions it has (only those of ONEDNN_ISA_FLAGS)."""
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Example CPU 9000\n"
+                    "flags\t\t: fpu sse2 avx2 avx512f\n\n"
+                    "processor\t: 1\nmodel name\t: Example CPU 9000\nflags\t\t: fpu\n")
+    assert provenance.cpu_model(str(info)) == "Example CPU 9000 [avx2 avx512f]"
+    assert provenance.machine_fields({"cpu_model": "x [avx2]"}) == {"cpu_model": "x [avx2]"}
+    assert provenance.machine_fields({"git_sha": "abc"}) == {}
+    assert "cpu_model" in provenance.environment()

@@ -56,6 +56,36 @@ def package_versions():
     return versions
 
 
+# The vector extensions oneDNN chooses its kernels by: cells made on CPUs that differ in them
+# may differ in float rounding, hence in every number (README, *Performance*).
+ONEDNN_ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+
+
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name and the vector extensions of ONEDNN_ISA_FLAGS it has, e.g.
+    'Intel(R) Xeon(R) Processor [avx2 avx512f]'; platform.processor() where /proc/cpuinfo is
+    missing (the flags are then unknown)."""
+    try:
+        with open(cpuinfo) as f:
+            text = f.read()
+    except (IOError, OSError):
+        return platform.processor() or "unknown"
+    model, flags = "unknown", set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and model == "unknown":
+            model = value.strip()
+        elif key.strip() == "flags" and not flags:
+            flags = set(value.split())
+    return "%s [%s]" % (model, " ".join(f for f in ONEDNN_ISA_FLAGS if f in flags))
+
+
+def machine_fields(record):
+    """``record``'s CPU model for a manifest entry, where the record has one (cells made before
+    it was recorded have none)."""
+    return {"cpu_model": record["cpu_model"]} if record.get("cpu_model") else {}
+
+
 def environment():
     from building_blocks.common.tf_compat import build_info  # pylint: disable=g-import-not-at-top
     return {
@@ -65,5 +95,6 @@ def environment():
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
         "docker_image": os.environ.get("GAS_DOCKER_IMAGE"),
     }

@@ -121,6 +121,7 @@ def write_rl_table(table, results_dir, profile, run_info=None, log=print):
             "eval_return_mean": r.get("eval_return_mean"),
             "eval_return_std": r.get("eval_return_std"), "episodes": r.get("eval_episodes"),
             "transitions": r.get("transitions"), "teacher_file": r.get("teacher_file"),
+            **provenance.machine_fields(r),
         } for r in teacher_records],
         "std": "students: sample std across seeds (ddof=1); teacher: across its episodes",
         "tables_written_by": provenance.environment(),
@@ -129,6 +130,7 @@ def write_rl_table(table, results_dir, profile, run_info=None, log=print):
             "git_sha": r["git_sha"], "packages": r["packages"], "wall_s": round(r["wall_s"], 1),
             "return_mean": r["return_mean"], "episodes": r["episodes"],
             "teacher_checkpoint_sha256": r["teacher_checkpoint_sha256"],
+            **provenance.machine_fields(r),
             "result_file": os.path.relpath(distill_cell.rl_result_path(
                 results_dir, profile, r["task"], r["method"], r["seed"]), results_dir),
         } for r in records],

@@ -19,6 +19,7 @@ def write_manifest(results_dir, profile, records, run_info=None):
             "cell": r["cell"], "command": r["command"], "seed": r["seed"],
             "git_sha": r["git_sha"], "packages": r["packages"], "tf_build": r["tf_build"],
             "wall_s": round(r["wall_s"], 1), "test_accuracy": r["test_accuracy"],
+            **provenance.machine_fields(r),
             "result_file": os.path.relpath(cells.result_path(results_dir, profile, cells.Cell(
                 r["kind"], r["task"], r["method"], r["seed"])), results_dir),
         } for r in records],

@@ -135,8 +135,10 @@ def _run_section(results_dir, manifest):
                                                                manifest.get("cells", [])})),
               "- TensorFlow: %s; packages: %s" % (run.get("tf_build") or env.get("tf_build"),
                                                   run.get("packages") or env.get("packages")),
-              "- machine: %s, %s CPUs" % (run.get("platform") or env.get("platform"),
-                                          run.get("cpu_count") or env.get("cpu_count")), ""]
+              "- machine: %s, %s CPUs%s" % (
+                  run.get("platform") or env.get("platform"),
+                  run.get("cpu_count") or env.get("cpu_count"),
+                  ", " + run["cpu_model"] if run.get("cpu_model") else ""), ""]
     return parts
 
 
