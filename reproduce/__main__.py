@@ -76,6 +76,10 @@ flags.DEFINE_float("gpus_per_cell", 0.0, "run_all --backend ray: GPUs each cell 
                    lower_bound=0.0)
 flags.DEFINE_list("cells", None, "run_all: only the cells whose names match one of these "
                   "patterns (fnmatch), plus the teachers they need, e.g. --cells 'mnist/gas/*'.")
+flags.DEFINE_bool("bench_convs", False, "bench: instead of the training steps, time the DAFL "
+                  "generator's convolutions alone, here and (with --torch_python) in PyTorch, "
+                  "at --batch_sizes (reproduce/bench/conv_share.py); a full bench with "
+                  "--torch_python runs this too.")
 flags.DEFINE_integer("bench_grid_cells", 0, "bench: instead of the training steps, time this "
                      "many trivial cells through the local and the Ray grid executors.",
                      lower_bound=0)
@@ -244,9 +248,17 @@ def _bench(results_dir):  # pylint: disable=unused-argument
         if FLAGS.bench_ray_actors:
             executors.actors_main(FLAGS.bench_ray_actors, _log)
         return
-    from reproduce.bench import distill_steps
-    distill_steps.main(FLAGS.batch_sizes, FLAGS.bench_iters, FLAGS.threads or 2,
+    from reproduce.bench import conv_share, distill_steps
+    threads = FLAGS.threads or 2
+    if FLAGS.bench_convs:
+        conv_share.main(distill_steps.check_batch_sizes(FLAGS.batch_sizes), FLAGS.bench_iters,
+                        threads, FLAGS.torch_python, _log)
+        return
+    distill_steps.main(FLAGS.batch_sizes, FLAGS.bench_iters, threads,
                        FLAGS.torch_python, _log, FLAGS.bench_profile, FLAGS.bench_cell_updates)
+    if FLAGS.torch_python:
+        conv_share.main(distill_steps.check_batch_sizes(FLAGS.batch_sizes), FLAGS.bench_iters,
+                        threads, FLAGS.torch_python, _log)
     if FLAGS.bench_rl:
         from reproduce.bench import ppo
         ppo.main(FLAGS.bench_rl, _log)

@@ -64,3 +64,30 @@ def test_bad_cell_update_counts_are_refused(updates):
         cell_rate.check_updates(updates)
     cell_rate.check_updates(0)
     cell_rate.check_updates(400)
+
+
+def test_conv_share_times_the_generators_convolutions_and_reads_the_torch_lines(tmp_path):
+    """--bench_convs: our three generator convolutions run forward and backward at a tiny
+    batch, and the torch script's TORCHCONV lines become a ratio per batch size."""
+    from reproduce.bench import conv_share  # pylint: disable=g-import-not-at-top
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'TORCHCONV B=2 forward_ms=4.0 forward_backward_ms=8.0'\n")
+    fake.chmod(0o755)
+    lines = []
+    conv_share.main([2], 1, 1, str(fake), lines.append)
+    ours = [l for l in lines if l.startswith("CONVS fw=tf B=2 ")]
+    assert len(ours) == 1
+    forward, both = [float(v.split("=")[1]) for v in ours[0].split()[3:5]]
+    assert 0 < forward and 0 < both
+    ratio = [l for l in lines if l.startswith("RATIO convs B=2 tf/torch ")]
+    assert len(ratio) == 1
+    r_forward, r_both = [float(v.split("=")[1]) for v in ratio[0].split()[4:6]]
+    # ratios of the printed (rounded) times: within rounding of ours / theirs
+    assert r_forward == pytest.approx(forward / 4.0, abs=0.02)
+    assert r_both == pytest.approx(both / 8.0, abs=0.02)
+    # The torch side mirrors the generator's shapes.
+    assert conv_share.CONVS == ((128, 128, 16), (128, 64, 32), (64, 1, 32))
+    with open(conv_share.TORCH_CONVS) as f:
+        assert "CONVS = ((128, 128, 16), (128, 64, 32), (64, 1, 32))" in f.read()
+    with pytest.raises(ConfigError, match="--torch_python"):
+        conv_share.main([2], 1, 1, str(tmp_path / "missing"), lines.append)

@@ -132,13 +132,19 @@ def torch_reference(torch_python, batch_sizes, impl, log):
     return found
 
 
-def main(batch_sizes, iters, threads, torch_python, log, profile=False, cell_updates=0):
+def check_batch_sizes(batch_sizes):
+    """``--batch_sizes`` as positive integers, or a ConfigError naming the flag."""
     try:
         batch_sizes = [int(b) for b in batch_sizes]
     except ValueError:
         batch_sizes = [0]
     if not batch_sizes or min(batch_sizes) < 1:
         raise ConfigError("--batch_sizes must be a comma-separated list of positive integers")
+    return batch_sizes
+
+
+def main(batch_sizes, iters, threads, torch_python, log, profile=False, cell_updates=0):
+    batch_sizes = check_batch_sizes(batch_sizes)
     if torch_python and not os.access(torch_python, os.X_OK):
         raise ConfigError("--torch_python %s is not an executable Python" % torch_python)
     if torch_python and not os.path.isfile(TORCH_SCRIPT):
