@@ -97,9 +97,10 @@ def test_ray_backend_gives_the_same_tables_as_the_local_backend(reference, tmp_p
         assert os.path.getsize(cell_log(results, name)) > 0
     with open(os.path.join(results, "manifest.json")) as f:
         assert json.load(f)["run_all"]["backend"] == "ray"
-    # Resume rule on Ray too: nothing left to run.
+    # Resume rule on Ray too: nothing left to run, so Ray is not even started.
     out = run_grid(results, "--backend", "ray")
     assert "0 cells to run (4 already finished, skipped)" in out
+    assert "Ray not started" in out and "ray: connected" not in out
 
 
 # ---------------------------------------------------------------------- fault injection

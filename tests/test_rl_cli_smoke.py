@@ -53,7 +53,7 @@ def rl_smoke(tmp_path_factory):
     results = str(tmp_path_factory.mktemp("rl_results"))
     teacher_returns = save_random_teacher(results, "cartpole")
     code, out, err = cli("run_all", "--only", "table6", "--profile", "smoke", "--seeds", "0",
-                         "--results_dir", results)
+                         "--jobs", "2", "--results_dir", results)
     assert code == 0, out[-3000:] + err[-3000:]
     return results, teacher_returns
 
@@ -94,7 +94,7 @@ def test_table7_smoke_runs_pong_end_to_end_with_figure4(tmp_path):
     results = str(tmp_path)
     teacher_returns = save_random_teacher(results, "pong", episodes=1, deterministic=False)
     code, out, err = cli("run_all", "--only", "table7", "--profile", "smoke", "--seeds", "0",
-                         "--cells", "rl/pong/*", "--results_dir", results)
+                         "--cells", "rl/pong/*", "--jobs", "2", "--results_dir", results)
     assert code == 0, out[-3000:] + err[-3000:]
     with open(os.path.join(results, "table7.csv")) as f:
         rows = list(csv.DictReader(f))

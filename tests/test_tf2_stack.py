@@ -27,18 +27,28 @@ covered_on_tf1 = pytest.mark.skipif(
     reason="TF 1.15 lane: test_cli_smoke.py and test_fig2.py run these cells end to end")
 
 
-def _run_all(results, *args):
+def _run_all(results, *args, jobs=1):
     return subprocess.run([sys.executable, "-m", "reproduce", "run_all", "--profile", "smoke",
-                           "--seeds", "0", "--jobs", "1", "--results_dir", results] + list(args),
+                           "--seeds", "0", "--jobs", str(jobs), "--results_dir", results]
+                          + list(args),
                           cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=900)
 
 
-def _finished_gas_cell(results, family, cell_folder):
-    """Runs ``family``'s cells under ``cell_folder``/gas (seed 0) and returns that cell's record,
-    checked to come from this stack and to hold a real accuracy."""
-    done = _run_all(results, "--only", family, "--cells", cell_folder + "/gas/*")
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    """One run_all of Table 1's MNIST GAS cell and Figure 2's k = 1 GAS cell (with their
+    teachers), two at a time: what the image families need end to end on this stack."""
+    results = str(tmp_path_factory.mktemp("tf2_stack"))
+    done = _run_all(results, "--only", "table1,fig2", "--cells", "mnist/gas/*,evenodd_k1/gas/*",
+                    jobs=2)
     assert done.returncode == 0, done.stdout[-3000:]
+    return results
+
+
+def _finished_gas_cell(results, cell_folder):
+    """The finished GAS cell (seed 0) under ``cell_folder``, checked to come from this stack
+    and to hold a real accuracy."""
     with open(os.path.join(results, "smoke", "cells", cell_folder, "gas", "seed0.json")) as f:
         record = json.load(f)
     import tensorflow as real_tf  # the stack this lane runs on
@@ -58,9 +68,9 @@ def _family_outputs(results, table, key, figure):
 
 
 @covered_on_tf1
-def test_a_smoke_table1_cell_runs_end_to_end_on_this_stack(tmp_path):
-    results = str(tmp_path / "run")
-    _finished_gas_cell(results, "table1", "mnist")
+def test_a_smoke_table1_cell_runs_end_to_end_on_this_stack(image_run):
+    results = image_run
+    _finished_gas_cell(results, "mnist")
     rows = _family_outputs(results, "table1.csv", ("method", "task"), "table1.png")
     assert rows[("gas", "mnist")]["n"] == "1"
 
@@ -78,10 +88,10 @@ def test_rl_families_say_not_run_without_gym(tmp_path):
 
 
 @covered_on_tf1
-def test_a_smoke_figure2_cell_runs_end_to_end_on_this_stack(tmp_path):
+def test_a_smoke_figure2_cell_runs_end_to_end_on_this_stack(image_run):
     """Figure 2's input-modes study (its own teacher, then a GAS student at k = 1) on this stack."""
-    results = str(tmp_path / "run")
-    _finished_gas_cell(results, "fig2", "evenodd_k1")
+    results = image_run
+    _finished_gas_cell(results, "evenodd_k1")
     rows = _family_outputs(results, "fig2_input_modes.csv", ("method", "k"),
                            "fig2_input_modes.png")
     assert rows[("teacher", "1")]["n"] == "1" and rows[("gas", "1")]["n"] == "1"

@@ -255,12 +255,14 @@ def _plan(requested, profile, seeds, results_dir, data_dir, retrain_teachers, ce
     return teachers, students, [c for c in teachers + students if needs_run(c)]
 
 
-def _execute(backend, teachers, students, flags, jobs, threads, ray_address, gpus_per_cell,
-             log):
+def _execute(backend, teachers, students, todo, flags, jobs, threads, ray_address,
+             gpus_per_cell, log):
     """Runs the cells on the local pool or Ray; returns the names of the failed ones and what
     the run record says of the backend (Ray: its nodes, and the cells it started more than
-    once because a node or worker was lost)."""
-    if backend != "ray":
+    once because a node or worker was lost). Ray is not started when ``todo`` is empty."""
+    if backend == "ray" and not todo:
+        log("ray: every cell already finished; Ray not started")
+    if backend != "ray" or not todo:
         return execute_cells(teachers, students, flags, jobs, log), {}
     from reproduce.grid import ray_backend  # pylint: disable=g-import-not-at-top
     return ray_backend.run_cells(execute_cells, teachers, students, flags, jobs * threads,
@@ -337,7 +339,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
     start = time.time()
     flags = {"profile": profile, "results_dir": results_dir, "data_dir": data_dir,
              "threads": threads}
-    failed, backend_info = _execute(backend, teachers, students, flags, jobs, threads,
+    failed, backend_info = _execute(backend, teachers, students, todo, flags, jobs, threads,
                                     ray_address, gpus_per_cell, log)
     diverged_cells = [c.name for c in all_cells
                       if diverged.read_status(c.result_path) == diverged.STATUS]
