@@ -259,10 +259,13 @@ def _execute(backend, teachers, students, todo, flags, jobs, threads, ray_addres
              gpus_per_cell, log):
     """Runs the cells on the local pool or Ray; returns the names of the failed ones and what
     the run record says of the backend (Ray: its nodes, and the cells it started more than
-    once because a node or worker was lost). Ray is not started when ``todo`` is empty."""
-    if backend == "ray" and not todo:
+    once because a node or worker was lost). A local Ray instance is not started when
+    ``todo`` is empty; a given ``ray_address`` is still connected to, so a wrong one is
+    reported even then."""
+    skip_ray = backend == "ray" and not todo and not ray_address
+    if skip_ray:
         log("ray: every cell already finished; Ray not started")
-    if backend != "ray" or not todo:
+    if backend != "ray" or skip_ray:
         return execute_cells(teachers, students, flags, jobs, log), {}
     from reproduce.grid import ray_backend  # pylint: disable=g-import-not-at-top
     return ray_backend.run_cells(execute_cells, teachers, students, flags, jobs * threads,
