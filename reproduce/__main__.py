@@ -250,15 +250,14 @@ def _bench(results_dir):  # pylint: disable=unused-argument
         return
     from reproduce.bench import conv_share, distill_steps
     threads = FLAGS.threads or 2
+    if not FLAGS.bench_convs:
+        distill_steps.main(FLAGS.batch_sizes, FLAGS.bench_iters, threads,
+                           FLAGS.torch_python, _log, FLAGS.bench_profile, FLAGS.bench_cell_updates)
+    if FLAGS.bench_convs or FLAGS.torch_python:
+        conv_share.main(distill_steps.check_batch_sizes(FLAGS.batch_sizes), FLAGS.bench_iters,
+                        threads, FLAGS.torch_python, _log)
     if FLAGS.bench_convs:
-        conv_share.main(distill_steps.check_batch_sizes(FLAGS.batch_sizes), FLAGS.bench_iters,
-                        threads, FLAGS.torch_python, _log)
         return
-    distill_steps.main(FLAGS.batch_sizes, FLAGS.bench_iters, threads,
-                       FLAGS.torch_python, _log, FLAGS.bench_profile, FLAGS.bench_cell_updates)
-    if FLAGS.torch_python:
-        conv_share.main(distill_steps.check_batch_sizes(FLAGS.batch_sizes), FLAGS.bench_iters,
-                        threads, FLAGS.torch_python, _log)
     if FLAGS.bench_rl:
         from reproduce.bench import ppo
         ppo.main(FLAGS.bench_rl, _log)

@@ -10,9 +10,8 @@ import re
 import subprocess
 
 from building_blocks.common import layers
-from building_blocks.common.config import ConfigError
 from building_blocks.common.tf_compat import make_session, tf
-from reproduce.bench.distill_steps import _time
+from reproduce.bench.distill_steps import check_torch_python, median_ms
 from reproduce.core.run_folders import REPO_ROOT
 
 TORCH_CONVS = os.path.join(REPO_ROOT, "scripts", "torch_convs.py")
@@ -42,7 +41,7 @@ def tf_conv_times(batch, threads, iters):
     graph.finalize()
     with make_session(graph, threads) as sess:
         sess.run(init)
-        return _time(sess, forward, iters), _time(sess, backward, iters)
+        return median_ms(sess, forward, iters), median_ms(sess, backward, iters)
 
 
 def torch_conv_times(torch_python, batch_sizes, iters, log):
@@ -60,8 +59,7 @@ def torch_conv_times(torch_python, batch_sizes, iters, log):
 
 
 def main(batch_sizes, iters, threads, torch_python, log):
-    if torch_python and not os.access(torch_python, os.X_OK):
-        raise ConfigError("--torch_python %s is not an executable Python" % torch_python)
+    check_torch_python(torch_python)
     theirs = torch_conv_times(torch_python, batch_sizes, iters, log) if torch_python else {}
     for batch in batch_sizes:
         forward, both = tf_conv_times(batch, threads, iters)

@@ -30,7 +30,8 @@ VARIANTS = (("fused", {"fused_batch_norm": True}), ("moments", {"fused_batch_nor
             ("xla", {"xla_generators": True, "fused_batch_norm": True}))
 
 
-def _time(sess, fetch, iters):
+def median_ms(sess, fetch, iters):
+    """Median ms of ``iters`` runs of ``fetch`` after WARMUP runs."""
     for _ in range(WARMUP):
         sess.run(fetch)
     times = []
@@ -50,7 +51,7 @@ def gemm_gflops(threads, n=2048, reps=10):
         init = tf.global_variables_initializer()
     with make_session(graph, threads) as sess:
         sess.run(init)
-        ms = _time(sess, product, reps)
+        ms = median_ms(sess, product, reps)
     return 2.0 * n ** 3 / (ms / 1e3) / 1e9
 
 
@@ -143,10 +144,15 @@ def check_batch_sizes(batch_sizes):
     return batch_sizes
 
 
-def main(batch_sizes, iters, threads, torch_python, log, profile=False, cell_updates=0):
-    batch_sizes = check_batch_sizes(batch_sizes)
+def check_torch_python(torch_python):
+    """``--torch_python``, when given, must be an executable (a ConfigError naming the flag)."""
     if torch_python and not os.access(torch_python, os.X_OK):
         raise ConfigError("--torch_python %s is not an executable Python" % torch_python)
+
+
+def main(batch_sizes, iters, threads, torch_python, log, profile=False, cell_updates=0):
+    batch_sizes = check_batch_sizes(batch_sizes)
+    check_torch_python(torch_python)
     if torch_python and not os.path.isfile(TORCH_SCRIPT):
         raise ConfigError("--torch_python: the PyTorch reference %s is missing; put the shared "
                           "folder (../shared/bench/) beside the checkout" % TORCH_SCRIPT)
