@@ -83,7 +83,13 @@ def test_architectures_follow_table5():
     assert policies.describe_architecture("cartpole", "teacher") == "MLP[512]"
     assert policies.describe_architecture("mountaincar", "teacher") == "MLP[512]"
     assert policies.describe_architecture("humanoid", "teacher") == "MLP[64, 64]"
-    assert policies.describe_architecture("halfcheetah", "student") == "MLP[32, 32]"
+    # Vector students (CHOICE): the teacher's MLP by default, "Half" at student_width 0.5;
+    # ALE students are ImpalaHalf (Section 4) whatever the width.
+    assert policies.describe_architecture("halfcheetah", "student") == "MLP[64, 64]"
+    assert policies.describe_architecture("halfcheetah", "student", 0.5) == "MLP[32, 32]"
+    assert policies.describe_architecture("cartpole", "student", 0.5) == "MLP[256]"
+    assert policies.describe_architecture("pong", "student", 1.0) == "ImpalaHalf"
+    assert policies.describe_architecture("humanoid", "teacher", 0.5) == "MLP[64, 64]"
     assert policies.describe_architecture("breakout", "teacher") == "Impala"
     with pytest.raises(ConfigError, match="no policy architecture"):
         policies.architecture("tetris", "teacher")

@@ -3,13 +3,14 @@ student step leaves generators unchanged and the reverse), re-initialisation, an
 that produce the teacher's observation shape. The teacher/student here are small test-only
 stand-ins with the PolicyOutput fields of the RL interface contract."""
 import collections
+import dataclasses
 
 import numpy as np
 import pytest
 
 from building_blocks.common import layers, network
 from building_blocks.distill import action_distributions, generators
-from building_blocks.common.config import PolicyDistillConfig
+from building_blocks.common.config import ConfigError, PolicyDistillConfig
 from building_blocks.distill.policy_distiller import make_observation_generator
 from dafl_baseline.policy import PolicyDAFL
 from gas.policy import PolicyGAS
@@ -153,7 +154,9 @@ def test_normalizer_reading_puts_the_plain_mlps_raw_output_through_the_teachers_
         graph, session_of):
     """B.3's plain single-layer MLP: no batch norm; its output is a raw observation that the
     teacher's normaliser maps (the 'batch_norm' reading's BN would force mean 0 / var 1)."""
-    teacher, _, distiller = build(PolicyDAFL, config("dafl", batch_size=64), (6,), "continuous")
+    teacher, _, distiller = build(PolicyDAFL, config("dafl", batch_size=64,
+                                                     generator_output="normalizer"),
+                                  (6,), "continuous")
     generator = distiller.bank.generators[0]
     assert not any("bn" in v.op.name for v in generator.variables)
     z = generators.sample_latent(64, 100, "uniform")
@@ -167,3 +170,14 @@ def test_normalizer_reading_puts_the_plain_mlps_raw_output_through_the_teachers_
     bn = make_observation_generator("bn_generator", (6,), config(generator_output="batch_norm"),
                                     teacher.normalize)
     assert any("bn" in v.op.name for v in bn.variables)
+
+
+def test_quick_vector_cells_use_the_batch_norm_generator_and_a_teacher_width_student():
+    """The readings recorded in DEVIATIONS.md (issue 18): B.3's MLP generator ends in a
+    non-affine batch norm; a vector student has its teacher's widths (paper silent)."""
+    from reproduce.rl import distill_configs
+    cfg = distill_configs.policy_distill_config("gas", "halfcheetah", "quick", 0)
+    assert cfg.generator_output == "batch_norm" and cfg.student_width == 1.0
+    for bad in (0.0, 1.5):
+        with pytest.raises(ConfigError, match="student_width"):
+            dataclasses.replace(cfg, student_width=bad).validate()

@@ -204,14 +204,17 @@ class ImpalaPolicy(Network):
 
 
 # Table 5 (teachers); HalfCheetah has no row: CHOICE MLP[64, 64] like the other MuJoCo tasks.
-# Students of vector tasks (CHOICE): half the teacher's width, as ImpalaHalf and LeNet-5-Half.
+# Students of vector tasks (CHOICE, the paper names none): the teacher's hidden widths times
+# ``student_width`` (PolicyDistillConfig; 1.0 by default, 0.5 = "Half" as LeNet-5-Half).
 _ALE = ATARI_TASKS
 TEACHER_MLP = {"humanoid": (64, 64), "humanoid_standup": (64, 64), "halfcheetah": (64, 64),
                "mountaincar": (512,), "cartpole": (512,)}
 
 
-def architecture(task, role):
-    """('mlp', hidden) or ('impala', width) of ``task``'s teacher or student."""
+def architecture(task, role, student_width=1.0):
+    """('mlp', hidden) or ('impala', width) of ``task``'s teacher or student; a vector task's
+    student has ``student_width`` × its teacher's hidden widths, an ALE student is
+    ImpalaHalf (Section 4)."""
     if role not in ("teacher", "student"):
         raise ConfigError("policy role must be 'teacher' or 'student', got %r" % role)
     if task in _ALE:
@@ -221,24 +224,25 @@ def architecture(task, role):
                           % (task, ", ".join(sorted(list(TEACHER_MLP) + list(_ALE)))))
     hidden = TEACHER_MLP[task]
     if role == "student":
-        hidden = tuple(max(1, h // 2) for h in hidden)
+        hidden = tuple(max(1, int(round(h * student_width))) for h in hidden)
     return ("mlp", hidden)
 
 
-def describe_architecture(task, role):
-    kind, arg = architecture(task, role)
+def describe_architecture(task, role, student_width=1.0):
+    kind, arg = architecture(task, role, student_width)
     if kind == "impala":
         return "Impala" if arg == 1.0 else "ImpalaHalf"
     return "MLP%s" % list(arg)
 
 
-def make_policy(task, role, name=None, spec=None, trainable=True, initial_log_std=0.0):
+def make_policy(task, role, name=None, spec=None, trainable=True, initial_log_std=0.0,
+                student_width=1.0):
     """The ``role`` ('teacher' | 'student') policy of ``task``; shapes from ``spec`` (an
     EnvSpec; default: ``building_blocks.rl.envs.env_spec(task)``)."""
     if spec is None:
         from building_blocks.rl import envs  # pylint: disable=g-import-not-at-top
         spec = envs.env_spec(task)
-    kind, arg = architecture(task, role)
+    kind, arg = architecture(task, role, student_width)
     name = name or role
     if kind == "impala":
         return ImpalaPolicy(name, spec.obs_shape, spec.action_dim, width=arg, trainable=trainable)

@@ -108,7 +108,7 @@ def build_policy_graph(config, distiller_cls, spec, make_policy, holder, samples
     with graph.as_default():
         tf.set_random_seed(config.seed)
         teacher = make_policy(config.task, "teacher", trainable=False)
-        student = make_policy(config.task, "student")
+        student = make_policy(config.task, "student", student_width=config.student_width)
         teacher_actor = Actor(teacher, family, spec, deterministic=False)
         student_actor = Actor(student, family, spec, config.eval_deterministic)
         train_inputs = None
@@ -189,7 +189,8 @@ def distill_policy(config, distiller_cls, teacher_path, threads=0, log=print, su
         "teacher_checkpoint": teacher_path,
         "teacher_checkpoint_sha256": teacher_meta.get("sha256"),
         "teacher_metadata": teacher_meta,
-        "student_architecture": type(g.student).__name__,
+        "student_architecture": policies.describe_architecture(config.task, "student",
+                                                               config.student_width),
         "student_steps": state["step"], "generator_steps": state["generator_steps"],
         "reinits": state["reinits"], "history": state["history"],
         "resumed_from_step": state["resumed_from_step"],
