@@ -22,17 +22,18 @@ RL_SEEDS = {"paper": (0, 1, 2, 3, 4), "quick": (0, 1, 2, 3, 4), "smoke": (0, 1)}
 # CHOICE (paper silent): paper-profile totals 20,000 (vector) / 50,000 (ALE) student updates,
 # re-init every 4,000 updates (B.1.1's MNIST period), 100,000 / 50,000 teacher transitions for
 # Student KD, 10 evaluation episodes per student.
-# CHOICE (issue 18): quick vector cells 6,000 student updates at batch 128 and re-init every
-# 3,000 (two generator lifetimes, as the earlier 2,000 / 1,000), chosen on calibration seeds
-# 100-102 (never the table's 0-4): with 2,000 updates GAS kept 0.34-0.86 of the HalfCheetah
-# teacher and 0.67-0.81 of Humanoid's, with 6,000 0.78-0.93 and 1.00 (DEVIATIONS.md).
+# CHOICE (issue 18): quick vector cells 10,000 student updates at batch 128 and re-init every
+# 5,000 (two generator lifetimes, as the earlier 2,000 / 1,000), chosen on calibration seeds
+# 100-102 (never the table's 0-4): GAS kept 0.34-0.86 of the HalfCheetah teacher with 2,000
+# updates, 0.78-0.93 with 6,000 and 0.93-0.97 with 10,000 (Humanoid: 0.67-0.81, then 1.00;
+# DEVIATIONS.md, results/variants/table6_calibration/).
 _SIZES = {
     ("paper", "vector"): dict(student_steps=20000, batch_size=512, rounds=(100, 20),
                               reinit_every=4000, rollout_transitions=100000, eval_episodes=10),
     ("paper", "ale"): dict(student_steps=50000, batch_size=512, rounds=(100, 20),
                            reinit_every=4000, rollout_transitions=50000, eval_episodes=10),
-    ("quick", "vector"): dict(student_steps=6000, batch_size=128, rounds=(100, 20),
-                              reinit_every=3000, rollout_transitions=20000, eval_episodes=5),
+    ("quick", "vector"): dict(student_steps=10000, batch_size=128, rounds=(100, 20),
+                              reinit_every=5000, rollout_transitions=20000, eval_episodes=5),
     ("quick", "ale"): dict(student_steps=300, batch_size=32, rounds=(20, 4),
                            reinit_every=150, rollout_transitions=4000, eval_episodes=3),
     ("smoke", "vector"): dict(student_steps=20, batch_size=16, rounds=(10, 2),
