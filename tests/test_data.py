@@ -28,7 +28,7 @@ def test_real_shared_data_loads_with_checksums(task, mean):
     assert dataset.train.images.shape == (60000, 28, 28)
     assert dataset.test.images.shape == (10000, 28, 28)
     assert set(np.unique(dataset.train.labels)) == set(range(10))
-    # The content is the dataset the folder names (README's digest labels are swapped).
+    # The content is the dataset the folder names (checked by content, not by the folder's README).
     assert abs(dataset.train.images.mean() / 255.0 - mean) < 1e-3
     x = data.to_network_input(dataset.test.images[:4], dataset.mean, dataset.std)
     assert x.shape == (4, 32, 32, 1) and x.dtype == np.float32

@@ -29,10 +29,9 @@ class DataError(Exception):
 
 ImageTask = collections.namedtuple("ImageTask", ["folder", "files", "mean", "std", "human"])
 
-# SHA-256 of the *uncompressed* IDX files. ../shared/data/README.md lists the same eight
-# digests but with the MNIST and Fashion-MNIST labels swapped: the files in mnist/ are MNIST
-# (9.7 MB gz, mean pixel 0.1307) and hash to the digests that README gives for
-# fashion-mnist/, and the reverse. The digests below are keyed by the files' content.
+# SHA-256 of the *uncompressed* IDX files, as ../shared/data/README.md lists them (an earlier
+# copy of that README had the MNIST and Fashion-MNIST labels swapped; these are keyed by the
+# files' content: mnist/ holds MNIST, mean pixel 0.1307).
 IMAGE_TASKS = {
     "mnist": ImageTask("mnist", {
         "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
