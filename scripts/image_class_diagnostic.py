@@ -1,0 +1,116 @@
+"""Which classes a data-free image student misses, and whether it fits its own training
+inputs (issue 20 diagnosis of the Fashion-MNIST gap).
+
+Trains one quick Table 1 cell's distiller (GAS or DAFL, ``--set`` overrides allowed) with
+Algorithm 1's loop; at every evaluation prints one JSON line with:
+- ``test_accuracy`` and ``per_class`` accuracy on the real test set;
+- ``confusion``: for the classes named by ``--confusion_classes``, where the student puts
+  that class's real test images (counts over the 10 classes);
+- ``generated_agreement``: the fraction of fresh generator samples on which the student's
+  argmax equals the teacher's, overall and per teacher class, with the teacher's class counts.
+``--frozen_steps N`` then trains the student N more updates on the generators as they are
+(no generator update, no re-init): does the student close the gap on a distribution that
+stops moving?
+
+    python scripts/image_class_diagnostic.py --task fashion_mnist --method gas --seed 100
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from building_blocks.common import checkpoint  # noqa: E402
+from building_blocks.common.config import apply_overrides  # noqa: E402
+from building_blocks.common.tf_compat import make_session, tf  # noqa: E402
+from building_blocks.distill.loop import new_loop_state, train_rounds  # noqa: E402
+from building_blocks.image import data as data_lib  # noqa: E402
+from building_blocks.image.runner import make_classifier  # noqa: E402
+from reproduce.core import methods  # noqa: E402
+from reproduce.table1 import configs  # noqa: E402
+
+
+class _Quiet(object):
+    def update(self, *args, **kwargs):
+        pass
+
+    write = maybe_save = start_from = update
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--task", default="fashion_mnist")
+    parser.add_argument("--method", default="gas")
+    parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--teacher", default=None,
+                        help="default: results/quick/teachers/<task>.npz")
+    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--frozen_steps", type=int, default=0)
+    parser.add_argument("--confusion_classes", default="1,2,4")
+    parser.add_argument("--generated_batches", type=int, default=8)
+    args = parser.parse_args()
+    teacher_path = args.teacher or os.path.join("results", "quick", "teachers",
+                                                args.task + ".npz")
+    config = apply_overrides(configs.distill_config(args.method, args.task, "quick", args.seed),
+                             args.set).validate()
+    dataset = data_lib.load_idx_task(args.task)
+    test_x = data_lib.to_network_input(dataset.test.images, dataset.mean, dataset.std)
+    test_y = dataset.test.labels
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(config.seed)
+        teacher = make_classifier("teacher", dataset.num_classes, trainable=False, task=args.task)
+        student = make_classifier("student", dataset.num_classes, task=args.task)
+        distiller = methods.distiller_class(args.method, "image")(
+            config, teacher, student, data_lib.network_input_shape(dataset), None)
+        x = tf.placeholder(tf.float32, (None,) + test_x.shape[1:])
+        student_class = tf.argmax(student(x).logits, -1)
+        generated = tf.concat(distiller.bank.sample(256), axis=0)
+        generated_classes = (tf.argmax(teacher(generated).logits, -1),
+                             tf.argmax(student(generated).logits, -1))
+        init = tf.global_variables_initializer()
+    graph.finalize()
+    watched = [int(c) for c in args.confusion_classes.split(",") if c]
+    start = time.time()
+    with make_session(graph, 1) as sess:
+        sess.run(init)
+        checkpoint.load_network(sess, teacher, teacher_path)
+        state = new_loop_state(config)
+
+        def evaluate(phase="algorithm_1"):
+            preds = np.concatenate([sess.run(student_class, {x: test_x[i:i + 1000]})
+                                    for i in range(0, len(test_x), 1000)])
+            t_cls, s_cls = map(np.concatenate, zip(*[
+                sess.run(generated_classes) for _ in range(args.generated_batches)]))
+            k = dataset.num_classes
+            line = {
+                "phase": phase, "step": state["step"], "wall_s": round(time.time() - start),
+                "test_accuracy": round(100 * float((preds == test_y).mean()), 2),
+                "per_class": [round(100 * float((preds[test_y == c] == c).mean()), 1)
+                              for c in range(k)],
+                "confusion": {str(c): np.bincount(preds[test_y == c], minlength=k).tolist()
+                              for c in watched},
+                "generated_agreement": round(100 * float((t_cls == s_cls).mean()), 1),
+                "generated_agreement_per_class": [
+                    round(100 * float((s_cls[t_cls == c] == c).mean()), 1)
+                    if (t_cls == c).any() else None for c in range(k)],
+                "generated_teacher_classes": np.bincount(t_cls, minlength=k).tolist(),
+            }
+            print(json.dumps(line), flush=True)
+            return {"test_accuracy": line["test_accuracy"]}
+
+        train_rounds(sess, config, distiller, state, evaluate, _Quiet(), _Quiet(), _Quiet(),
+                     start)
+        for i in range(args.frozen_steps):
+            sess.run(distiller.student_train_op)
+            state["step"] += 1
+            if (i + 1) % config.eval_every == 0 or i + 1 == args.frozen_steps:
+                evaluate("frozen_generators")
+
+
+if __name__ == "__main__":
+    main()
