@@ -10,7 +10,8 @@ Algorithm 1's loop; at every evaluation prints one JSON line with:
   argmax equals the teacher's, overall and per teacher class, with the teacher's class counts.
 ``--frozen_steps N`` then trains the student N more updates on the generators as they are
 (no generator update, no re-init): does the student close the gap on a distribution that
-stops moving?
+stops moving? ``--student_width 1.0`` gives the student the teacher's LeNet-5 width (the
+paper's student is LeNet-5-Half, 0.5): is the gap the student's capacity?
 
     python scripts/image_class_diagnostic.py --task fashion_mnist --method gas --seed 100
 """
@@ -28,7 +29,7 @@ from building_blocks.common import checkpoint  # noqa: E402
 from building_blocks.common.config import apply_overrides  # noqa: E402
 from building_blocks.common.tf_compat import make_session, tf  # noqa: E402
 from building_blocks.distill.loop import new_loop_state, train_rounds  # noqa: E402
-from building_blocks.image import data as data_lib  # noqa: E402
+from building_blocks.image import data as data_lib, lenet  # noqa: E402
 from building_blocks.image.runner import make_classifier  # noqa: E402
 from reproduce.core import methods  # noqa: E402
 from reproduce.table1 import configs  # noqa: E402
@@ -52,6 +53,8 @@ def main():
     parser.add_argument("--frozen_steps", type=int, default=0)
     parser.add_argument("--confusion_classes", default="1,2,4")
     parser.add_argument("--generated_batches", type=int, default=8)
+    parser.add_argument("--student_width", type=float, default=None,
+                        help="LeNet-5 width of the student (default: the task's student)")
     args = parser.parse_args()
     teacher_path = args.teacher or os.path.join("results", "quick", "teachers",
                                                 args.task + ".npz")
@@ -64,7 +67,11 @@ def main():
     with graph.as_default():
         tf.set_random_seed(config.seed)
         teacher = make_classifier("teacher", dataset.num_classes, trainable=False, task=args.task)
-        student = make_classifier("student", dataset.num_classes, task=args.task)
+        if args.student_width is None:
+            student = make_classifier("student", dataset.num_classes, task=args.task)
+        else:
+            student = lenet.LeNet5("student", width=args.student_width,
+                                   channels=test_x.shape[-1], num_classes=dataset.num_classes)
         distiller = methods.distiller_class(args.method, "image")(
             config, teacher, student, data_lib.network_input_shape(dataset), None)
         x = tf.placeholder(tf.float32, (None,) + test_x.shape[1:])
