@@ -43,10 +43,44 @@ lane() {  # lane TITLE TF_MAJOR PYTHON [pytest args...]; sets $lane_rc
     GAS_EXPECT_TF_MAJOR="$major" "$py" -m pytest -q --durations=12 "$@" || lane_rc=$?
 }
 
+# With no extra pytest args (CI), the TF 1.15 lane runs as two pytest processes side by side,
+# one per core: most tests hold one core (one-thread sessions, one subprocess at a time). The
+# run_all end-to-end files (about half the lane's time) go to the first, every other file (new
+# ones too) to the second. Each has its own --basetemp; the second's output follows the first's.
+HEAVY_FILES=(tests/test_cli_smoke.py tests/test_grid_backends.py
+             tests/test_fig2.py tests/test_rl_cli_smoke.py)
+split_tf1_lane() {  # sets $lane_rc
+    printf '\n==================== %s ====================\n' \
+        "lane 1/2: TensorFlow 1.15 (.venv, all tests, two processes)"
+    local tmp ignores=() rc_a=0 rc_b=0 pid_b
+    tmp="$(mktemp -d "${TMPDIR:-/tmp}/gas-tests.XXXXXX")"
+    for f in "${HEAVY_FILES[@]}"; do ignores+=(--ignore "$f"); done
+    GAS_EXPECT_TF_MAJOR=1 .venv/bin/python -m pytest -q --durations=12 -p no:cacheprovider \
+        --basetemp "$tmp/b" tests "${ignores[@]}" > "$tmp/b.log" 2>&1 &
+    pid_b=$!
+    echo "-- part 1/2: ${HEAVY_FILES[*]}"
+    GAS_EXPECT_TF_MAJOR=1 .venv/bin/python -m pytest -q --durations=12 -p no:cacheprovider \
+        --basetemp "$tmp/a" "${HEAVY_FILES[@]}" || rc_a=$?
+    wait "$pid_b" || rc_b=$?
+    echo "-- part 2/2: every other file in tests/"
+    cat "$tmp/b.log"
+    rm -rf "$tmp"
+    lane_rc=0
+    if [ "$rc_a" -ne 0 ] || [ "$rc_b" -ne 0 ]; then
+        echo "run_tests.sh: TF 1.15 lane parts exited $rc_a and $rc_b" >&2
+        lane_rc=1
+        [ "$rc_a" -eq 5 ] && [ "$rc_b" -eq 5 ] && lane_rc=5
+    fi
+}
+
 failed=()
 if [ "$run_tf1" -eq 1 ]; then
-    lane "lane 1/2: TensorFlow 1.15 (.venv, all tests)" 1 .venv/bin/python \
-        tests ${args[@]+"${args[@]}"}
+    if [ "${#args[@]}" -eq 0 ]; then
+        split_tf1_lane
+    else
+        lane "lane 1/2: TensorFlow 1.15 (.venv, all tests)" 1 .venv/bin/python \
+            tests ${args[@]+"${args[@]}"}
+    fi
     if [ "$lane_rc" -eq 5 ]; then
         echo "run_tests.sh: TF 1.15 lane collected no tests (exit 5) -- treating as a failure" >&2
         failed+=("tf1 (no tests)")
