@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from building_blocks.common import checkpoint  # noqa: E402
 from building_blocks.common.config import apply_overrides  # noqa: E402
@@ -33,13 +34,7 @@ from building_blocks.image import data as data_lib, lenet  # noqa: E402
 from building_blocks.image.runner import make_classifier  # noqa: E402
 from reproduce.core import methods  # noqa: E402
 from reproduce.table1 import configs  # noqa: E402
-
-
-class _Quiet(object):
-    def update(self, *args, **kwargs):
-        pass
-
-    write = maybe_save = start_from = update
+from quiet_loop import Quiet  # noqa: E402
 
 
 def main():
@@ -110,7 +105,7 @@ def main():
             print(json.dumps(line), flush=True)
             return {"test_accuracy": line["test_accuracy"]}
 
-        train_rounds(sess, config, distiller, state, evaluate, _Quiet(), _Quiet(), _Quiet(),
+        train_rounds(sess, config, distiller, state, evaluate, Quiet(), Quiet(), Quiet(),
                      start)
         for i in range(args.frozen_steps):
             sess.run(distiller.student_train_op)

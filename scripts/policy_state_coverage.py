@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from building_blocks.common import checkpoint  # noqa: E402
 from building_blocks.common.config import apply_overrides  # noqa: E402
@@ -24,13 +25,7 @@ from building_blocks.distill.loop import new_loop_state, train_rounds  # noqa: E
 from building_blocks.rl import envs, policies, policy_runner  # noqa: E402
 from reproduce.core import methods  # noqa: E402
 from reproduce.rl import distill_configs  # noqa: E402
-
-
-class _Quiet(object):
-    def update(self, *args, **kwargs):
-        pass
-
-    write = maybe_save = start_from = update
+from quiet_loop import Quiet  # noqa: E402
 
 
 def main():
@@ -61,7 +56,7 @@ def main():
         checkpoint.load_network(sess, g.teacher, args.teacher)
         sess.run(g.copy_normaliser)
         state = new_loop_state(config)
-        train_rounds(sess, config, g.distiller, state, lambda: {}, _Quiet(), _Quiet(), _Quiet(),
+        train_rounds(sess, config, g.distiller, state, lambda: {}, Quiet(), Quiet(), Quiet(),
                      0.0)
         real_raw, _ = policy_runner.collect_rollouts(sess, g.teacher_actor, args.env,
                                                      args.real_transitions, 8, 1000 + args.seed)
