@@ -4,7 +4,7 @@ from building_blocks.distill import action_distributions, generators
 from building_blocks.distill.distiller import Distiller, make_optimizer
 from building_blocks.distill.generators import GeneratorBank
 from building_blocks.common.tf_compat import tf
-from dafl_baseline.objective import generator_loss
+from dafl_baseline.objective import generator_loss, information_entropy_loss
 
 
 class DAFLDistiller(Distiller):
@@ -44,13 +44,28 @@ class DAFLDistiller(Distiller):
                                    output_shift=cfg.generator_output_shift,
                                    fused_batch_norm=cfg.fused_batch_norm)
 
-    def _generator_loss(self, teacher_out):
+    def _generator_loss(self, teacher_out, bank_teacher_out=None):
         """Hook: L_G (Eq. 3) of one generator's batch, a namedtuple with ``total`` first.
-        Images: DAFL's objective with the one-hot stand-in for Eq. 2's α-term."""
+        Images: DAFL's objective with the one-hot stand-in for Eq. 2's α-term.
+        ``bank_teacher_out``: the teacher on all generators' samples; with
+        ``information_entropy_scope="bank"`` L_ie is taken over those instead."""
         cfg = self.config
+        shared_ie = None
+        if getattr(cfg, "information_entropy_scope", "generator") == "bank":
+            shared_ie = self._bank_information_entropy(bank_teacher_out)
         return generator_loss(teacher_out.logits, teacher_out.features, cfg.one_hot_weight,
                               cfg.information_entropy_weight, cfg.activation_weight,
-                              cfg.entropy_log_base)
+                              cfg.entropy_log_base, information_entropy=shared_ie)
+
+    def _bank_information_entropy(self, bank_teacher_out):
+        """−H(E f_t) over every generator's samples together, built once per graph. Each
+        generator's objective holds it, so the summed objective weights it k times, as the
+        per-generator reading's k terms: each sample's gradient keeps its scale."""
+        if getattr(self, "_bank_ie", None) is None:
+            with tf.name_scope("bank_information_entropy"):
+                self._bank_ie = information_entropy_loss(bank_teacher_out.logits,
+                                                         self.config.entropy_log_base)
+        return self._bank_ie
 
     def _student_inputs(self):
         return tf.concat(self._samples(), axis=0)
@@ -67,7 +82,7 @@ class DAFLDistiller(Distiller):
                          else [None] * k)
         objectives, terms = [], []
         for t_out, s_out in zip(action_distributions.split(teacher_out, k), student_split):
-            l_g = self._generator_loss(t_out)
+            l_g = self._generator_loss(t_out, teacher_out)
             terms.append(l_g)
             objectives.append(self._generator_objective(l_g, t_out, s_out))
         # Generators have disjoint variables: the sum trains each on its own objective.

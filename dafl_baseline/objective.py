@@ -50,15 +50,18 @@ def activation_loss(teacher_features, name="activation_loss"):
 
 def generator_loss(teacher_logits, teacher_features, one_hot_weight=1.0,
                    information_entropy_weight=5.0, activation_weight=0.1, log_base=10.0,
-                   name="generator_loss"):
+                   information_entropy=None, name="generator_loss"):
     """Eq. 3: L_G = L_H − λ_act · E|h_t|, reduced over one generator's batch.
 
-    Args: teacher_logits [B, K], teacher_features [B, F] of one generator's samples.
+    Args: teacher_logits [B, K], teacher_features [B, F] of one generator's samples;
+    information_entropy: a scalar L_ie to use instead of this batch's own (the "bank" reading
+    of GAS: one L_ie over all generators' samples, ``information_entropy_scope``).
     Returns: GeneratorLoss of scalars (total and its three weighted-free terms).
     """
     with tf.name_scope(name):
         oh = tf.reduce_mean(one_hot_loss(teacher_logits))
-        ie = information_entropy_loss(teacher_logits, log_base)
+        ie = (information_entropy if information_entropy is not None
+              else information_entropy_loss(teacher_logits, log_base))
         act = tf.reduce_mean(activation_loss(teacher_features))
         total = one_hot_weight * oh + information_entropy_weight * ie + activation_weight * act
         return GeneratorLoss(total, oh, ie, act)

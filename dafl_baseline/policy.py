@@ -15,7 +15,8 @@ class PolicyGeneratorHooks(object):
         return make_observation_generator(name, self.input_shape, self.config,
                                           lambda raw: self.teacher.normalize(raw))
 
-    def _generator_loss(self, teacher_out):
+    def _generator_loss(self, teacher_out, bank_teacher_out=None):
+        del bank_teacher_out  # Eq. 2's terms on each generator's own batch
         cfg = self.config
         return policy_generator_loss(self.family, teacher_out, cfg.entropy_weight,
                                      cfg.mean_entropy_weight, cfg.activation_weight)

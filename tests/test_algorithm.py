@@ -104,6 +104,46 @@ def test_gamma_subtracts_the_kl_from_the_generator_objective(session_of):
     np.testing.assert_allclose(adaptive["generator_objective"], expected, rtol=0, atol=1e-5)
 
 
+def test_bank_scope_takes_one_information_entropy_over_all_generators(session_of):
+    """``information_entropy_scope="bank"``: L_ie = −H(E f_t) over every generator's samples
+    together (numpy, log10 as DAFL), entering each of the k generator objectives once, so the
+    objective (summed / k) moves by w_ie · (L_ie(bank) − mean of the per-generator L_ie).
+    Fails if the bank reading still takes L_ie per generator, weights it differently, or
+    changes any other term."""
+    fetched = {}
+    for scope in ("generator", "bank"):
+        graph = new_graph(0)
+        with graph.as_default():
+            teacher, _, distiller = build(graph, RecordingGAS,
+                                          gas_config(information_entropy_scope=scope))
+            fetches = dict(distiller.generator_fetches,
+                           teacher_logits=teacher(distiller.generator_step_samples).logits)
+            # A fresh teacher is near uniform on every input, where both readings agree;
+            # scaled weights make it confident and its classes differ between generators.
+            sharpen = [v.assign(2.0 * v) for v in teacher.variables]
+            sess = session_of(graph)
+            sess.run(tf.global_variables_initializer())
+            sess.run(sharpen)
+            fetched[scope] = sess.run(fetches)
+    own, bank = fetched["generator"], fetched["bank"]
+    np.testing.assert_array_equal(own["teacher_logits"], bank["teacher_logits"])
+    for term in ("one_hot", "activation"):
+        np.testing.assert_allclose(bank[term], own[term], rtol=1e-6, err_msg=term)
+    logits = own["teacher_logits"].astype(np.float64)
+    mean_probs = np.exp(log_softmax(logits)).mean(axis=0)
+    bank_ie = float((mean_probs * np.log(mean_probs)).sum() / np.log(10.0))
+    per_generator = [
+        float((p * np.log(p)).sum() / np.log(10.0)) for p in
+        (np.exp(log_softmax(part)).mean(axis=0) for part in np.split(logits, 4))]
+    np.testing.assert_allclose(own["information_entropy"], np.mean(per_generator), atol=1e-5)
+    np.testing.assert_allclose(bank["information_entropy"], bank_ie, atol=1e-5)
+    assert abs(bank_ie - np.mean(per_generator)) > 1e-3, "scopes too close for this test"
+    weight = gas_config().information_entropy_weight
+    np.testing.assert_allclose(
+        bank["generator_objective"] - own["generator_objective"],
+        weight * (bank_ie - np.mean(per_generator)), rtol=0, atol=1e-4)
+
+
 def _generator_gradient_fetches(cls, gamma, session_of):
     """Per generator (flattened): the gradient of ``generator_objective``; with ``cls`` =
     RecordingGAS also −γ·∇ of the summed KL, along both paths and along the student only."""

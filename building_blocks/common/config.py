@@ -93,6 +93,11 @@ class DistillConfig(_DistillCell):
     one_hot_weight: float = 1.0             # DAFL: --oh 1
     information_entropy_weight: float = 5.0  # DAFL: --ie 5
     entropy_log_base: float = 10.0          # DAFL's code uses log10 in L_ie
+    # Where GAS's L_ie (Eq. 2's −β·H(E f_t)) is taken; the paper does not say. "generator":
+    # over each generator's own samples, so each must cover every class (default); "bank":
+    # once over all generators' samples, so together they must (DEVIATIONS.md). DAFL's one
+    # generator: the same either way.
+    information_entropy_scope: str = "generator"
     # Affine map a·g(z) + b on the generator's output (identity by default). Without batch
     # norm (Table 2) the DCGAN ends in tanh ∈ [−1, 1]; the input-modes study maps that to the
     # pixel range [0, 1], normalised like the real images: a = 0.5/std, b = (0.5 − mean)/std.
@@ -106,6 +111,8 @@ class DistillConfig(_DistillCell):
 
     def validate(self):
         self._validate_schedule()
+        check_choice("information_entropy_scope", self.information_entropy_scope,
+                     ("generator", "bank"))
         if self.reinit_every < 0 or self.eval_every <= 0:
             raise ConfigError("reinit_every must be >= 0 and eval_every > 0")
         return self
