@@ -47,9 +47,12 @@ lane() {  # lane TITLE TF_MAJOR PYTHON [pytest args...]; sets $lane_rc
 # one per core: most tests hold one core (one-thread sessions, one subprocess at a time). The
 # run_all end-to-end files (about half the lane's time) go to the first, every other file (new
 # ones too) to the second. Each has its own --basetemp; the second's output follows the first's.
+# When the TF 2.x lane runs too, it starts in the core the first part frees (``after_part_1``),
+# while the second part still runs: the two lanes overlap instead of queueing.
 HEAVY_FILES=(tests/test_cli_smoke.py tests/test_grid_backends.py
              tests/test_fig2.py tests/test_rl_cli_smoke.py)
-split_tf1_lane() {  # sets $lane_rc
+split_tf1_lane() {  # split_tf1_lane [COMMAND run after part 1]; sets $lane_rc
+    local after_part_1="${1:-}"
     printf '\n==================== %s ====================\n' \
         "lane 1/2: TensorFlow 1.15 (.venv, all tests, two processes)"
     local tmp ignores=() rc_a=0 rc_b=0 pid_b
@@ -61,8 +64,9 @@ split_tf1_lane() {  # sets $lane_rc
     echo "-- part 1/2: ${HEAVY_FILES[*]}"
     GAS_EXPECT_TF_MAJOR=1 .venv/bin/python -m pytest -q --durations=12 -p no:cacheprovider \
         --basetemp "$tmp/a" "${HEAVY_FILES[@]}" || rc_a=$?
+    [ -n "$after_part_1" ] && "$after_part_1"
     wait "$pid_b" || rc_b=$?
-    echo "-- part 2/2: every other file in tests/"
+    printf '\n-- part 2/2 of the TF 1.15 lane: every other file in tests/\n'
     cat "$tmp/b.log"
     rm -rf "$tmp"
     lane_rc=0
@@ -73,22 +77,7 @@ split_tf1_lane() {  # sets $lane_rc
     fi
 }
 
-failed=()
-if [ "$run_tf1" -eq 1 ]; then
-    if [ "${#args[@]}" -eq 0 ]; then
-        split_tf1_lane
-    else
-        lane "lane 1/2: TensorFlow 1.15 (.venv, all tests)" 1 .venv/bin/python \
-            tests ${args[@]+"${args[@]}"}
-    fi
-    if [ "$lane_rc" -eq 5 ]; then
-        echo "run_tests.sh: TF 1.15 lane collected no tests (exit 5) -- treating as a failure" >&2
-        failed+=("tf1 (no tests)")
-    elif [ "$lane_rc" -ne 0 ]; then
-        failed+=("tf1 (exit $lane_rc)")
-    fi
-fi
-if [ "$run_tf2" -eq 1 ]; then
+tf2_lane() {  # the TF 2.x lane and the import-layer contract; appends to $failed
     lane "lane 2/2: TensorFlow 2.x compat.v1 (.venv-tf2, tests marked tf2)" 2 \
         .venv-tf2/bin/python -m tf2 tests ${args[@]+"${args[@]}"}
     if [ "$lane_rc" -eq 5 ]; then
@@ -106,7 +95,25 @@ if [ "$run_tf2" -eq 1 ]; then
     if ! PYTHONPATH="$PWD" .venv-tf2/bin/lint-imports --config .importlinter; then
         failed+=("import layers")
     fi
+    tf2_done=1
+}
+
+failed=() tf2_done=0
+if [ "$run_tf1" -eq 1 ]; then
+    if [ "${#args[@]}" -eq 0 ]; then
+        if [ "$run_tf2" -eq 1 ]; then split_tf1_lane tf2_lane; else split_tf1_lane; fi
+    else
+        lane "lane 1/2: TensorFlow 1.15 (.venv, all tests)" 1 .venv/bin/python \
+            tests ${args[@]+"${args[@]}"}
+    fi
+    if [ "$lane_rc" -eq 5 ]; then
+        echo "run_tests.sh: TF 1.15 lane collected no tests (exit 5) -- treating as a failure" >&2
+        failed+=("tf1 (no tests)")
+    elif [ "$lane_rc" -ne 0 ]; then
+        failed+=("tf1 (exit $lane_rc)")
+    fi
 fi
+[ "$run_tf2" -eq 1 ] && [ "$tf2_done" -eq 0 ] && tf2_lane
 
 echo
 if [ "${#failed[@]}" -gt 0 ]; then

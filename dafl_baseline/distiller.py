@@ -42,7 +42,8 @@ class DAFLDistiller(Distiller):
                                    batch_norm=cfg.generator_batch_norm,
                                    output_scale=cfg.generator_output_scale,
                                    output_shift=cfg.generator_output_shift,
-                                   fused_batch_norm=cfg.fused_batch_norm)
+                                   fused_batch_norm=cfg.fused_batch_norm,
+                                   output_batch_norm=cfg.generator_output_batch_norm)
 
     def _generator_loss(self, teacher_out, bank_teacher_out=None):
         """Hook: L_G (Eq. 3) of one generator's batch, a namedtuple with ``total`` first.

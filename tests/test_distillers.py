@@ -163,6 +163,24 @@ def test_generator_without_batch_norm_has_no_bn_variables(graph):
     assert generator(tf.zeros([2, 100])).shape.as_list() == [2, 32, 32, 1]
 
 
+def test_output_without_batch_norm_is_tanh_mapped_to_the_pixel_range(graph, session_of):
+    """``output_batch_norm=False`` (DCGAN's own output, DEVIATIONS.md): the hidden batch norms
+    stay, the last one goes, and a·tanh(·) + b lies in [b − a, b + a] (Fashion-MNIST's pixel
+    range [0, 1], normalised) with its own spread, not bn3's mean 0 / std 1."""
+    mean, std = 0.286, 0.353
+    scale, shift = 0.5 / std, (0.5 - mean) / std
+    generator = generators.DCGANGenerator("g", output_batch_norm=False, output_scale=scale,
+                                          output_shift=shift)
+    names = {v.op.name.split("/")[1] for v in generator.variables}
+    assert {"bn0", "bn1", "bn2"} <= names and "bn3" not in names
+    x = generator(tf.random_uniform([64, 100], -1.0, 1.0, seed=3))
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    out = sess.run(x)
+    assert out.min() >= -mean / std - 1e-5 and out.max() <= (1 - mean) / std + 1e-5
+    assert abs(out.mean()) > 0.05 or abs(out.std() - 1) > 0.05, "still batch-normalised"
+
+
 def test_lenet_shapes_and_half_width(graph):
     teacher = make_classifier("teacher", dropout=0.2)
     student = make_classifier("student")

@@ -103,6 +103,11 @@ class DistillConfig(_DistillCell):
     # pixel range [0, 1], normalised like the real images: a = 0.5/std, b = (0.5 − mean)/std.
     generator_output_scale: float = 1.0
     generator_output_shift: float = 0.0
+    # The batch norm after the image generator's tanh (DAFL's addition to DCGAN, default).
+    # False keeps the hidden batch norms and ends in DCGAN's own tanh; with the pixel map above
+    # the samples then lie in the real images' range (a reading of "the DCGAN architecture",
+    # DEVIATIONS.md).
+    generator_output_batch_norm: bool = True
     eval_every: int = 500                   # student updates between test-set evaluations
     test_examples: int = 0                  # 0 = the whole test set (a prefix otherwise)
     # XLA compiles the image generators' forward and backward (issue 14,

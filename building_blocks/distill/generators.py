@@ -21,13 +21,15 @@ class DCGANGenerator(Network):
     or 48): conv3×3(C) → sigmoid, so frames lie in the teacher's [0, 1] input space.
     ``output_scale``, ``output_shift``: a fixed affine map of the "tanh_bn" output (identity
     default; Figure 2's generators without batch norm).
+    ``output_batch_norm=False``: no BN after the tanh (DCGAN's own output), the hidden BNs
+    kept; with ``output_scale``/``output_shift`` the tanh lands in the images' pixel range.
     ``fused_batch_norm``: each BN as one fused kernel (``layers.BatchNorm``; issue 14); the
     distillers pass the config's ``fused_batch_norm``.
     """
 
     def __init__(self, name, latent_dim=100, channels=1, image_size=32, batch_norm=True,
                  trainable=True, output="tanh_bn", output_scale=1.0, output_shift=0.0,
-                 fused_batch_norm=False):
+                 fused_batch_norm=False, output_batch_norm=True):
         if image_size % 4 or output not in ("tanh_bn", "sigmoid"):
             raise ValueError("DCGANGenerator: image_size must be a multiple of 4 and output "
                              "'tanh_bn' or 'sigmoid', got %r, %r" % (image_size, output))
@@ -35,6 +37,7 @@ class DCGANGenerator(Network):
         self.output = output
         self.output_scale, self.output_shift = output_scale, output_shift
         self.fused_batch_norm = fused_batch_norm
+        self.output_batch_norm = output_batch_norm
         self.init_size = image_size // 4
         super(DCGANGenerator, self).__init__(name, trainable)
 
@@ -50,7 +53,7 @@ class DCGANGenerator(Network):
             self.bn0 = layers.BatchNorm(128, "bn0", trainable=trainable, fused=fused)
             self.bn1 = layers.BatchNorm(128, "bn1", eps=0.8, trainable=trainable, fused=fused)
             self.bn2 = layers.BatchNorm(64, "bn2", eps=0.8, trainable=trainable, fused=fused)
-            if self.output == "tanh_bn":
+            if self.output == "tanh_bn" and self.output_batch_norm:
                 self.bn3 = layers.BatchNorm(self.channels, "bn3", affine=False,
                                             trainable=trainable, fused=fused)
 
@@ -68,7 +71,9 @@ class DCGANGenerator(Network):
             h = tf.nn.leaky_relu(self._norm("bn2", self.conv2(h)), 0.2)
             if self.output == "sigmoid":  # Atari frames: the teacher's uint8 / 255 in [0, 1]
                 return tf.sigmoid(self.conv3(h))
-            out = self._norm("bn3", tf.tanh(self.conv3(h)))
+            out = tf.tanh(self.conv3(h))
+            if self.output_batch_norm:
+                out = self._norm("bn3", out)
             if self.output_scale != 1.0 or self.output_shift != 0.0:
                 out = out * self.output_scale + self.output_shift
             return out
