@@ -24,6 +24,8 @@ _TEACHER_COST = {"cartpole": 10.0, "mountaincar": 120.0, "halfcheetah": 700.0,
 
 # Relative cost units for the ETA (≈ seconds of a quick-profile cell on 2 cores).
 _COST = {"student_kd": 20.0, "dafl": 25.0, "gas": 40.0}
+# ALE cells (quick, one core shared with a teacher: Student KD 500 s, GAS 1,840 s; DAFL as GAS).
+_ALE_COST = {"student_kd": 500.0, "dafl": 1800.0, "gas": 1800.0}
 
 
 class PolicyTable(families.Family):
@@ -57,7 +59,7 @@ class PolicyTable(families.Family):
                         distill_cell.rl_cell_name(task, method, seed),
                         ["distill", "--env", task, "--method", method, "--seed", str(seed)],
                         distill_cell.rl_result_path(results_dir, profile, task, method, seed),
-                        _COST[method] * (4 if task in distill_configs.ALE_TASKS else 1),
+                        (_ALE_COST if task in distill_configs.ALE_TASKS else _COST)[method],
                         needs[task],
                         # a student of a retrained teacher is stale and rerun (grid.is_stale)
                         distill_cell.rl_teacher_path(results_dir, profile, task)))
