@@ -1,6 +1,7 @@
 """Configs (profiles, overrides), checkpoints and table aggregation."""
 import csv
 import io
+import os
 
 import numpy as np
 import pytest
@@ -170,3 +171,20 @@ def test_family_registry_names_unknown_families_and_orders_teachers_first(tmp_pa
     assert len(students) == len({c.name for c in students}) == 8
     assert all(c.needs in {t.name for t in teachers} for c in students)
     assert all(c.result_path.startswith(str(tmp_path)) for c in teachers + students)
+
+
+def test_table7_draws_a_figure4_panel_for_each_game_with_gas_frames(tmp_path):
+    """Figure 4: real frames beside GAS samples, one panel per game whose GAS cell saved
+    frames (here low-dimensional Pong only); the others are named as not drawn."""
+    from reproduce.rl import figures as rl_figures, tables as rl_tables
+    results = str(tmp_path)
+    path = rl_figures.samples_path(results, "quick", "pong_lowdim", "gas", 0)
+    os.makedirs(os.path.dirname(path))
+    frames = np.random.RandomState(0).uniform(size=(8, 48, 48, 2)).astype(np.float32)
+    np.savez(path, real=frames, generated=frames[::-1])
+    lines = []
+    rl_tables.write_rl_table("table7", results, "quick", log=lines.append)
+    figures = os.path.join(results, "figures")
+    assert os.path.getsize(os.path.join(figures, "fig4_samples_pong_lowdim.png")) > 1000
+    assert not os.path.exists(os.path.join(figures, "fig4_samples_pong.png"))
+    assert any("no GAS samples for pong yet" in line for line in lines), lines

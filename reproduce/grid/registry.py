@@ -5,6 +5,7 @@ import collections
 from building_blocks.common.config import ConfigError
 from reproduce.fig2.fig2 import Fig2
 from reproduce.rl import distill_configs
+from reproduce.rl import tables as rl_tables
 from reproduce.rl.families import PolicyTable
 from reproduce.table1.family import Table1
 
@@ -14,8 +15,8 @@ REGISTRY = collections.OrderedDict((family.name, family) for family in (
     PolicyTable("table6", distill_configs.VECTOR_TASKS,
                 ("table6.csv", "table6.md", "figures/fig3_relative_scores.png")),
     PolicyTable("table7", distill_configs.ALE_TASKS,
-                ("table7.csv", "table7.md", "figures/fig4_samples_pong.png",
-                 "figures/fig4_samples_enduro.png")),
+                ("table7.csv", "table7.md") + tuple(
+                    "figures/fig4_samples_%s.png" % game for game in rl_tables.FIGURE4_GAMES)),
 ))
 
 

@@ -20,6 +20,9 @@ from reproduce.rl import distill_cell, distill_configs
 RL_TABLES = collections.OrderedDict([
     ("table6", distill_configs.VECTOR_TASKS), ("table7", distill_configs.ALE_TASKS)])
 METHODS = ("teacher",) + distill_configs.RL_METHODS
+# Figure 4 shows Pong and Enduro; the quick profile's first ALE teacher is low-dimensional Pong
+# (Section 4's 2×48×48), whose GAS frames get a panel of their own.
+FIGURE4_GAMES = ("pong", "enduro", "pong_lowdim")
 NO_TEACHER = "not run: no teacher (train with python -m reproduce train_teacher --env %s)"
 
 
@@ -105,7 +108,7 @@ def write_rl_table(table, results_dir, profile, run_info=None, log=print):
         figures.plot_relative_scores(rows, paper_reference.load_paper_reference(),
                                      os.path.join(figures_dir, "fig3_relative_scores.png"))
     else:
-        for game in ("pong", "enduro"):
+        for game in FIGURE4_GAMES:
             path = figures.plot_samples(results_dir, profile, game, figures_dir)
             if path is None:
                 log("%s: no GAS samples for %s yet, figure 4 panel not drawn" % (table, game))
