@@ -24,8 +24,9 @@ _TEACHER_COST = {"cartpole": 10.0, "mountaincar": 120.0, "halfcheetah": 700.0,
 
 # Relative cost units for the ETA (≈ seconds of a quick-profile cell on 2 cores).
 _COST = {"student_kd": 20.0, "dafl": 25.0, "gas": 40.0}
-# ALE cells (quick, one core shared with a teacher: Student KD 500 s, GAS 1,840 s; DAFL as GAS).
-_ALE_COST = {"student_kd": 500.0, "dafl": 1800.0, "gas": 1800.0}
+# ALE cells: quick pong_lowdim Table 7 cells, 1 thread, --jobs 2 (GAS 1,180-1,270 s, DAFL
+# 1,190 s, Student KD 300-620 s; results/manifest_table7.json).
+_ALE_COST = {"student_kd": 450.0, "dafl": 1200.0, "gas": 1250.0}
 
 
 class PolicyTable(families.Family):
