@@ -10,7 +10,8 @@ Algorithm 1's loop; at every evaluation prints one JSON line with:
   argmax equals the teacher's, overall and per teacher class, with the teacher's class counts.
 ``--frozen_steps N`` then trains the student N more updates on the generators as they are
 (no generator update, no re-init): does the student close the gap on a distribution that
-stops moving? ``--student_width 1.0`` gives the student the teacher's LeNet-5 width (the
+stops moving? ``generator_tanh_saturated``: the percentage of the generators' output tanh
+values beyond ±0.99 (binary images). ``--student_width 1.0`` gives the student the teacher's LeNet-5 width (the
 paper's student is LeNet-5-Half, 0.5): is the gap the student's capacity?
 
     python scripts/image_class_diagnostic.py --task fashion_mnist --method gas --seed 100
@@ -71,7 +72,13 @@ def main():
             config, teacher, student, data_lib.network_input_shape(dataset), None)
         x = tf.placeholder(tf.float32, (None,) + test_x.shape[1:])
         student_class = tf.argmax(student(x).logits, -1)
+        n_ops = len(graph.get_operations())
         generated = tf.concat(distiller.bank.sample(256), axis=0)
+        # the generators' output tanh on these samples: how many pixels saturate (|t| > 0.99)
+        tanhs = [op.outputs[0] for op in graph.get_operations()[n_ops:] if op.type == "Tanh"]
+        saturated = tf.reduce_mean(tf.concat(
+            [tf.reshape(tf.cast(tf.abs(t) > 0.99, tf.float32), [-1]) for t in tanhs], 0)
+            ) if tanhs else tf.constant(float("nan"))
         generated_classes = (tf.argmax(teacher(generated).logits, -1),
                              tf.argmax(student(generated).logits, -1))
         init = tf.global_variables_initializer()
@@ -86,8 +93,9 @@ def main():
         def evaluate(phase="algorithm_1"):
             preds = np.concatenate([sess.run(student_class, {x: test_x[i:i + 1000]})
                                     for i in range(0, len(test_x), 1000)])
-            t_cls, s_cls = map(np.concatenate, zip(*[
-                sess.run(generated_classes) for _ in range(args.generated_batches)]))
+            runs = [sess.run((generated_classes, saturated))
+                    for _ in range(args.generated_batches)]
+            t_cls, s_cls = map(np.concatenate, zip(*[r[0] for r in runs]))
             k = dataset.num_classes
             line = {
                 "phase": phase, "step": state["step"], "wall_s": round(time.time() - start),
@@ -101,6 +109,7 @@ def main():
                     round(100 * float((s_cls[t_cls == c] == c).mean()), 1)
                     if (t_cls == c).any() else None for c in range(k)],
                 "generated_teacher_classes": np.bincount(t_cls, minlength=k).tolist(),
+                "generator_tanh_saturated": round(100 * float(np.mean([r[1] for r in runs])), 1),
             }
             print(json.dumps(line), flush=True)
             return {"test_accuracy": line["test_accuracy"]}
