@@ -124,6 +124,11 @@ def test_grid_writes_a_valid_table1_and_manifest(smoke_results):
         record = records[entry["result_file"]]
         assert (entry["cell"], entry["seed"], entry["test_accuracy"]) == (
             record["cell"], record["seed"], record["test_accuracy"])
+    for path, record in records.items():  # the budget each method got (issue 20)
+        if record["kind"] == "distill":
+            entry = manifest["budget"][record["task"]]["methods"][record["method"]]
+            assert record["student_steps"] in entry["student_steps"], path
+    assert all(task["equal_student_updates"] for task in manifest["budget"].values())
     cell = manifest["cells"][0]
     for key in ("command", "git_sha", "packages", "wall_s", "seed"):
         assert key in cell

@@ -11,7 +11,7 @@ from building_blocks.common.config import ConfigError, apply_overrides
 from building_blocks.image.runner import make_classifier
 from building_blocks.common.tf_compat import tf
 from reproduce.core import paper_reference, tables
-from reproduce.table1 import configs
+from reproduce.table1 import configs, manifest
 from reproduce.table1 import tables as table1_tables
 
 
@@ -152,6 +152,25 @@ def test_table1_rows_put_paper_values_beside_ours():
     cifar = [r for r in parsed if r["task"] == "cifar10"]
     assert len(cifar) == 5 and all(r["n"] == "0" and "not run" in r["note"] for r in cifar)
     assert len(parsed) == 15
+
+
+def test_manifest_budget_says_whether_methods_got_equal_student_updates():
+    def record(task, method, steps, wall_s, generator_steps=0):
+        return dict(kind="distill", task=task, method=method, student_steps=steps,
+                    generator_steps=generator_steps, wall_s=wall_s)
+    records = [record("mnist", "dafl", 1600, 100.0, 1600),
+               record("mnist", "dafl", 1600, 120.0, 1600),
+               record("mnist", "gas", 1600, 200.0, 320),
+               record("fashion_mnist", "dafl", 1600, 90.0, 1600),
+               record("fashion_mnist", "gas", 800, 90.0, 160),
+               dict(kind="teacher", task="mnist", method="teacher", wall_s=5.0)]
+    budget = manifest.budget(records)
+    assert budget["mnist"]["equal_student_updates"] is True
+    assert budget["fashion_mnist"]["equal_student_updates"] is False
+    assert budget["mnist"]["methods"]["dafl"] == {
+        "cells": 2, "student_steps": [1600], "generator_steps": [1600], "mean_wall_s": 110.0}
+    assert budget["mnist"]["methods"]["gas"]["generator_steps"] == [320]
+    assert "teacher" not in budget["mnist"]["methods"]
 
 
 def test_missing_reference_row_is_an_error():
