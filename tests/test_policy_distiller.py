@@ -181,3 +181,18 @@ def test_quick_vector_cells_use_the_batch_norm_generator_and_a_teacher_width_stu
     for bad in (0.0, 1.5):
         with pytest.raises(ConfigError, match="student_width"):
             dataclasses.replace(cfg, student_width=bad).validate()
+
+
+def test_quick_ale_cells_give_every_method_the_same_updates_and_student_kd_most_of_a_game():
+    """Issue 19 (DEVIATIONS.md): all quick ALE methods get the same student updates and two
+    generator lifetimes; Student KD's rollouts reach deep into a Pong game (a 20-0 win lasts
+    ~1,600 agent steps), not only its first few hundred steps."""
+    from reproduce.rl import distill_configs
+    for task in ("pong", "pong_lowdim"):
+        cfgs = {m: distill_configs.policy_distill_config(m, task, "quick", 0)
+                for m in distill_configs.RL_METHODS}
+        assert len({c.student_steps for c in cfgs.values()}) == 1
+        assert cfgs["gas"].reinit_every * 2 == cfgs["gas"].student_steps
+        kd = cfgs["student_kd"]
+        assert kd.rollout_transitions // kd.rollout_envs >= 1600
+        assert kd.eval_deterministic  # scored as the teachers are

@@ -27,10 +27,14 @@ RL_SEEDS = {"paper": (0, 1, 2, 3, 4), "quick": (0, 1, 2, 3, 4), "smoke": (0, 1)}
 # 100-102 (never the table's 0-4): GAS kept 0.34-0.86 of the HalfCheetah teacher with 2,000
 # updates, 0.78-0.93 with 6,000 and 0.93-0.97 with 10,000 (Humanoid: 0.67-0.81, then 1.00;
 # DEVIATIONS.md, results/variants/table6_calibration/).
-# CHOICE (issue 19): quick ALE cells 2,000 student updates at batch 32, the plateau of Student
-# KD on real frames (calibration seed 100, pong_lowdim: −21 up to 500 updates, 7 at 1,000, 17
-# at 1,250, 19.3 at 1,750, 20.7 at 2,000; 300 updates, the earlier size, play −21); B.1.1's
-# rounds of 100:20 and re-init every 1,000 (two generator lifetimes, as quick vector).
+# CHOICE (issue 19): quick ALE cells (every method, both Pong rows) 4,000 student updates at
+# batch 32, re-init every 2,000 (two generator lifetimes, as quick vector), B.1.1's rounds of
+# 100:20, and 16,000 Student KD transitions (2,000 steps in each of 8 envs, most of a game).
+# Calibration seeds 100-102 on Pong 84×84×4 (never the table's 0-4; mean of 5 deterministic
+# games): 4,000 transitions × 2,000 updates, the earlier size, −1.0 (seed 100; the table's seeds
+# 0-4 gave 11.9 ± 9.6); 16,000 × 2,000: 13.0 / 19.8 / −21.0; 16,000 × 4,000: 19.6 / 20.0 /
+# −12.8 (DEVIATIONS.md, results/variants/table7_student_kd_calibration/). 4,000 transitions
+# are the first 500 steps of 8 games: the student never sees a score past ~7.
 _SIZES = {
     ("paper", "vector"): dict(student_steps=20000, batch_size=512, rounds=(100, 20),
                               reinit_every=4000, rollout_transitions=100000, eval_episodes=10),
@@ -38,8 +42,8 @@ _SIZES = {
                            reinit_every=4000, rollout_transitions=50000, eval_episodes=10),
     ("quick", "vector"): dict(student_steps=10000, batch_size=128, rounds=(100, 20),
                               reinit_every=5000, rollout_transitions=20000, eval_episodes=5),
-    ("quick", "ale"): dict(student_steps=2000, batch_size=32, rounds=(100, 20),
-                           reinit_every=1000, rollout_transitions=4000, eval_episodes=5),
+    ("quick", "ale"): dict(student_steps=4000, batch_size=32, rounds=(100, 20),
+                           reinit_every=2000, rollout_transitions=16000, eval_episodes=5),
     ("smoke", "vector"): dict(student_steps=20, batch_size=16, rounds=(10, 2),
                               reinit_every=10, rollout_transitions=64, eval_episodes=2),
     ("smoke", "ale"): dict(student_steps=4, batch_size=8, rounds=(2, 1),
