@@ -207,3 +207,17 @@ def test_table7_draws_a_figure4_panel_for_each_game_with_gas_frames(tmp_path):
     assert os.path.getsize(os.path.join(figures, "fig4_samples_pong_lowdim.png")) > 1000
     assert not os.path.exists(os.path.join(figures, "fig4_samples_pong.png"))
     assert any("no GAS samples for pong yet" in line for line in lines), lines
+
+
+def test_policy_table_note_names_the_student_updates_its_cells_ran(tmp_path):
+    """A Table 6/7 row whose seeds ran under different schedules says so in its note."""
+    from reproduce.rl import tables as rl_tables
+    records = [{"method": "gas", "task": "cartpole", "seed": s, "kind": "rl_distill",
+                "status": "ok", "return_mean": 100.0 + s, "eval_episodes": 5,
+                "eval_deterministic": True, "student_steps": steps}
+               for s, steps in ((0, 4000), (1, 2000), (2, 4000))]
+    row = [r for r in rl_tables.rl_rows("table6", str(tmp_path), "smoke", records,
+                                        paper_reference.load_paper_reference())
+           if (r["method"], r["task"]) == ("gas", "cartpole")][0]
+    assert row["note"] == ("5 episodes per seed (deterministic), 2000/4000 student updates; "
+                           "std across seeds")

@@ -3,8 +3,8 @@
 
 columns: method,task,mean,std,n,paper_mean,paper_std,profile,note
 - students: mean over seeds of each seed's mean evaluation return; std across seeds (ddof 1);
-  n seeds with a result; note gives the evaluation episodes per seed and names the seeds
-  whose training diverged (left out of mean and std);
+  n seeds with a result; note gives the evaluation episodes per seed, the cells' student
+  updates, and names the seeds whose training diverged (left out of mean and std);
 - teacher: the mean return of the teacher's own evaluation, std across its episodes, n its
   episodes (read from <results>/<profile>/teachers/rl/<task>.npz.json).
 """
@@ -77,9 +77,12 @@ def rl_rows(table, results_dir, profile, records, reference):
                 mean, std = tables.mean_std([c["return_mean"] for c in cells])
                 n = len(cells)
                 episodes = sorted({c["eval_episodes"] for c in cells})
-                note = "%s episodes per seed (%s); std across seeds" % (
+                # The cells' student updates, so a row run under an earlier schedule shows it.
+                updates = sorted({c["student_steps"] for c in cells if "student_steps" in c})
+                note = "%s episodes per seed (%s)%s; std across seeds" % (
                     "/".join(str(e) for e in episodes),
-                    "deterministic" if cells[0].get("eval_deterministic") else "sampled")
+                    "deterministic" if cells[0].get("eval_deterministic") else "sampled",
+                    ", %s student updates" % "/".join(str(u) for u in updates) if updates else "")
             elif teacher is None:
                 note = no_teacher_note or NO_TEACHER % task
             elif not stopped.get((method, task)):
