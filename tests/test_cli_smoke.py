@@ -213,8 +213,7 @@ def test_missing_data_and_missing_teacher_are_clear(tmp_path):
 
 def test_killed_cell_resumes_from_its_partial_checkpoint(smoke_results, tmp_path):
     """SIGKILL a cell after its first mid-cell checkpoint; the rerun resumes and finishes."""
-    import signal
-    import time
+    from tests.conftest import kill_after_checkpoint_and_rerun
     results, _ = smoke_results
     teacher = os.path.join(results, "smoke", "teachers", "mnist.npz")
     out_dir = str(tmp_path / "killed")
@@ -223,21 +222,6 @@ def test_killed_cell_resumes_from_its_partial_checkpoint(smoke_results, tmp_path
             "--teacher_checkpoint", teacher, "--threads", "1"]
     env = dict(ENV, GAS_CHECKPOINT_EVERY_S="0")
     state = os.path.join(out_dir, "smoke", "partial", "mnist", "gas", "seed0", "state.json")
-    process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while not os.path.exists(state) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert os.path.exists(state), "no partial checkpoint was written before the kill"
     result_file = os.path.join(out_dir, "smoke", "cells", "mnist", "gas", "seed0.json")
-    assert not os.path.exists(result_file)
-    completed = subprocess.run(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-    assert completed.returncode == 0, completed.stdout.decode()[-2000:]
-    assert b"resuming from the partial checkpoint" in completed.stdout
-    with open(result_file) as f:
-        record = json.load(f)
+    record = kill_after_checkpoint_and_rerun(args, env, state, result_file, poll_s=0.2)
     assert record["resumed_from_step"] and record["student_steps"] == 30
-    assert not os.path.exists(os.path.dirname(state)), "partial checkpoint not cleaned up"

@@ -129,32 +129,16 @@ def test_unknown_env_is_a_config_error(tmp_path):
 def test_policy_cell_killed_mid_run_resumes_from_its_checkpoint(rl_smoke, tmp_path):
     """SIGKILL a policy cell after its first mid-cell checkpoint; the rerun of the same command
     resumes there (not from step 0) and finishes (README: quick Table 7 cells take ~1 h)."""
-    import signal
-    import time
+    from tests.conftest import kill_after_checkpoint_and_rerun
     results, _ = rl_smoke
     teacher = rl_distill_cell.rl_teacher_path(results, "smoke", "cartpole")
     out_dir = str(tmp_path / "killed")
     args = [sys.executable, "-m", "reproduce", "distill", "--env", "cartpole", "--method", "gas",
             "--seed", "0", "--profile", "smoke", "--results_dir", out_dir,
             "--teacher_checkpoint", teacher, "--threads", "1"]
-    env = dict(ENV, GAS_CHECKPOINT_EVERY_S="0")
     state = os.path.join(out_dir, "smoke", "partial", "rl", "cartpole", "gas", "seed0",
                          "state.json")
-    process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while not os.path.exists(state) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert os.path.exists(state), "no partial checkpoint was written before the kill"
     result_file = rl_distill_cell.rl_result_path(out_dir, "smoke", "cartpole", "gas", 0)
-    assert not os.path.exists(result_file)
-    completed = subprocess.run(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-    assert completed.returncode == 0, completed.stdout.decode()[-2000:]
-    assert b"resuming from the partial checkpoint" in completed.stdout
-    with open(result_file) as f:
-        record = json.load(f)
+    record = kill_after_checkpoint_and_rerun(args, dict(ENV, GAS_CHECKPOINT_EVERY_S="0"),
+                                             state, result_file)
     assert record["resumed_from_step"] and record["student_steps"] == 20
-    assert not os.path.exists(os.path.dirname(state)), "partial checkpoint not cleaned up"
