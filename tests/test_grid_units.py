@@ -3,6 +3,7 @@ write-pause test hook, --cells selection, and the Ray executor's checks (no Ray 
 import json
 import os
 import stat
+import sys
 import threading
 import time
 
@@ -193,3 +194,38 @@ def test_table1_cell_costs_follow_the_quick_wall_times():
     smoke = {m: family.image_student_cost(configs.distill_config(m, "mnist", "smoke", 0))
              for m in measured_s}
     assert smoke["student_kd"] >= 0.5 * smoke["gas"]
+
+
+def test_a_cell_resuming_from_its_checkpoint_appends_to_its_log_a_fresh_run_starts_it_anew(
+        tmp_path):
+    """A ~1 h Table 7 cell run over two sittings keeps the first sitting's log."""
+    logs = tmp_path / "quick" / "logs"
+    logs.mkdir(parents=True)
+    say = [sys.executable, "-c", "print('second sitting')"]
+
+    def run(name, log):
+        log.write_text("first sitting\n")
+        cell = GridCell(name, [], str(tmp_path / "unused.json"), 1.0, None)
+        assert grid.run_local(say, str(log), dict(os.environ), cell) == 0
+        return log.read_text()
+
+    student_log = logs / "rl_pong_gas_seed0.log"
+    assert run("rl/pong/gas/seed0", student_log) == "second sitting\n"
+    partial = tmp_path / "quick" / "partial" / "rl" / "pong" / "gas" / "seed0"
+    partial.mkdir(parents=True)
+    (partial / ".ckpt.npz.ab12.tmp").write_bytes(b"half-written")  # not a checkpoint
+    assert run("rl/pong/gas/seed0", student_log) == "second sitting\n"
+    (partial / "ckpt.npz").write_bytes(b"state")
+    text = run("rl/pong/gas/seed0", student_log)
+    assert text.startswith("first sitting\n") and text.endswith("second sitting\n")
+    assert "rl/pong/gas/seed0 resumes from its checkpoint" in text
+    assert run("rl/pong/dafl/seed0", logs / "rl_pong_dafl_seed0.log") == "second sitting\n"
+
+    teacher_log = logs / "rl_pong_teacher.log"
+    assert run("rl/pong/teacher", teacher_log) == "second sitting\n"
+    teachers = tmp_path / "quick" / "teachers" / "rl"
+    teachers.mkdir(parents=True)
+    (teachers / "pong_lowdim.npz.resume.npz").write_bytes(b"other task")
+    assert run("rl/pong/teacher", teacher_log) == "second sitting\n"
+    (teachers / "pong.npz.resume.npz").write_bytes(b"state")
+    assert run("rl/pong/teacher", teacher_log).startswith("first sitting\n")

@@ -18,7 +18,7 @@ import time
 from building_blocks.common.io_utils import atomic_write_json, remove_stale_temp_files
 from building_blocks.common.progress import format_duration
 from reproduce.core import cells, diverged, families, provenance, run_folders
-from reproduce.grid import registry
+from reproduce.grid import node_files, registry
 from reproduce.table1 import configs
 
 
@@ -41,10 +41,20 @@ def cell_env(flags):
 
 
 def run_local(command, log_file, env, cell=None):
-    """Runs one cell's command here; returns its exit code. (``cell``, the GridCell, is for
-    executors that move its files, ray_backend.RayExecutor.)"""
-    del cell
-    with open(log_file, "w") as out:
+    """Runs one cell's command here; returns its exit code. A cell that resumes from its
+    mid-cell checkpoint (a teacher from its resume file) appends to the log of the invocation
+    that wrote it, after a marker line, so the log of a cell run over several sittings is whole;
+    any other run starts its log afresh. (``cell``, the GridCell, also serves executors that
+    move its files, ray_backend.RayExecutor.)"""
+    profile_dir = os.path.dirname(os.path.dirname(log_file))  # <results>/<profile>/logs/x.log
+    resumes = (cell is not None and os.path.exists(log_file) and node_files.has_checkpoint(
+        os.path.dirname(profile_dir), os.path.basename(profile_dir), cell.name))
+    with open(log_file, "a" if resumes else "w") as out:
+        if resumes:
+            out.write("\n--- run_all %s: %s resumes from its checkpoint; above, the log of "
+                      "its earlier invocation ---\n" % (
+                          time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), cell.name))
+            out.flush()
         return subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 

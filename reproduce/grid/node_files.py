@@ -175,6 +175,23 @@ def cell_outputs(results_dir, profile, cell_name):
     return read_files(results_dir, sorted(owned))
 
 
+def _is_resume_file(name, task):
+    return task is not None and name.startswith(task + ".") and name.endswith(".resume.npz")
+
+
+def has_checkpoint(results_dir, profile, cell_name):
+    """Whether an unfinished cell left what its next run continues from: a mid-cell
+    checkpoint under ``partial/<cell>/`` or, for a teacher, its task's resume file."""
+    for _, _, names in os.walk(os.path.join(results_dir, profile, "partial", cell_name)):
+        if any(not _is_temp(name) for name in names):
+            return True
+    task = teacher_task(cell_name)
+    for _, _, names in os.walk(os.path.join(results_dir, profile, TEACHER_FOLDER)):
+        if any(_is_resume_file(name, task) for name in names):
+            return True
+    return False
+
+
 def clear_cell(results_dir, profile, cell_name, keep_partial):
     """Removes the cell's own files under ``results_dir`` (a node's copy, from an earlier grid
     run) and, unless ``keep_partial``, its mid-cell checkpoints and a teacher's resume file."""
@@ -184,8 +201,7 @@ def clear_cell(results_dir, profile, cell_name, keep_partial):
             for name in names:
                 path = os.path.join(directory, name)
                 relative = os.path.relpath(path, results_dir)
-                resume = (task is not None and name.startswith(task + ".")
-                          and name.endswith(".resume.npz"))
+                resume = _is_resume_file(name, task)
                 if owned_by(relative, profile, cell_name) or (resume and not keep_partial):
                     os.unlink(path)
     if not keep_partial:
