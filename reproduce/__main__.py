@@ -329,6 +329,8 @@ def main(argv):
         _fail("unknown command %s; usage: python -m reproduce {%s} [flags]"
               % (" ".join(argv[1:]) or "(none)", "|".join(COMMANDS)))
     command = argv[1]
+    from reproduce.core import provenance
+    provenance.git_sha()  # the commit of the code this process loads, whenever it records it
     _resolve_env()
     _set_omp_threads(command)
     from building_blocks.common.checkpoint import CheckpointError

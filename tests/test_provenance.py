@@ -42,3 +42,13 @@ def test_cpu_model_names_the_cpu_and_the_extensions_onednn_picks_kernels_by(tmp_
     assert provenance.machine_fields({"cpu_model": "x [avx2]"}) == {"cpu_model": "x [avx2]"}
     assert provenance.machine_fields({"git_sha": "abc"}) == {}
     assert "cpu_model" in provenance.environment()
+
+
+def test_git_sha_is_read_once_so_a_long_cell_records_the_commit_it_started_at(monkeypatch):
+    """A commit made while an hour-long cell runs must not appear in that cell's record."""
+    monkeypatch.setattr(provenance, "_GIT_SHA", [])
+    answers = iter(["a" * 40, "b" * 40])
+    monkeypatch.setattr(provenance, "_read_git_sha", lambda: next(answers))
+    assert provenance.git_sha() == "a" * 40
+    assert provenance.git_sha() == "a" * 40  # HEAD moved on; the process's code did not
+    assert provenance.environment()["git_sha"] == "a" * 40

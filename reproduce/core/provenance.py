@@ -33,8 +33,21 @@ def portable_command(argv):
     return " ".join(words)
 
 
+_GIT_SHA = []  # the first answer of this process: the code it loaded (see git_sha)
+
+
 def git_sha():
-    """HEAD's sha, with '-dirty' when tracked code differs from it; 'unknown' outside git."""
+    """HEAD's sha, with '-dirty' when tracked code differs from it; 'unknown' outside git.
+
+    Read once per process and kept: a cell that runs for an hour records the commit whose code
+    it loaded when it started (``reproduce/__main__.py`` reads it first thing), not a commit
+    made while it ran."""
+    if not _GIT_SHA:
+        _GIT_SHA.append(_read_git_sha())
+    return _GIT_SHA[0]
+
+
+def _read_git_sha():
     try:
         sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT,
                                       stderr=subprocess.DEVNULL).decode().strip()
