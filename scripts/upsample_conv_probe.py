@@ -9,21 +9,22 @@ instead of 36·H·W·Cin·Cout: 2.25× fewer, for conv1 and conv2 of DAFL's gene
 nearly all of its work. Equal up to float rounding (the taps are summed before multiplying).
 
 This script times both forms (forward, and forward plus the input and weight gradients) at
-one batch on one thread and prints the largest differences; it measured whether to adopt the
-rewrite (README, *Performance*). It changes nothing in the models. From the repo root:
+one batch on one thread (the bench's median after its warm-up runs) and prints the largest
+differences; it measured whether to adopt the rewrite (README, *Performance*). It changes
+nothing in the models. From the repo root:
 
     python scripts/upsample_conv_probe.py --batch 128
 """
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from building_blocks.common import layers  # noqa: E402
 from building_blocks.common.tf_compat import make_session, tf  # noqa: E402
+from reproduce.bench.distill_steps import median_ms  # noqa: E402
 
 # (low-resolution size, in channels, out channels): conv1 and conv2 of the 32×32 generator.
 CONVS = ((8, 128, 128), (16, 128, 64))
@@ -49,17 +50,6 @@ def four_phase_convs(x, w, b):
             phases.append(tf.nn.conv2d(window, kernel, [1, 1, 1, 1], "VALID"))
     # channel block 2a + c of depth_to_space lands on output pixel (2i + a, 2j + c)
     return tf.nn.bias_add(tf.nn.depth_to_space(tf.concat(phases, axis=3), 2), b)
-
-
-def median_ms(sess, fetch, iters):
-    for _ in range(2):
-        sess.run(fetch)
-    times = []
-    for _ in range(iters):
-        start = time.perf_counter()
-        sess.run(fetch)
-        times.append(1e3 * (time.perf_counter() - start))
-    return float(np.median(times))
 
 
 def main():
