@@ -75,7 +75,7 @@ _gas_setup_main() {
 
     # Fast path: venv python works and the stamp matches.
     if _gas_up_to_date "$pyver" "$venv" "$want"; then
-        _gas_log "venv up to date (${tf_pin:-$NGC_TF_NOTE}): $vpy"
+        _gas_log "venv up to date (${tf_pin:-$NGC_TF_NOTE}): ${vpy#"$root"/}"
         return 0
     fi
 

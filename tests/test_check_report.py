@@ -1,5 +1,6 @@
 """Archival check verdicts on hand-made CSVs, and the report."""
 import csv
+import json
 import os
 
 import pytest
@@ -86,3 +87,34 @@ def test_students_of_a_teacher_that_was_not_reproduced_are_judged_relative_to_it
     assert rows[("gas", "mnist")]["verdict"] == "within 2σ"  # teacher within 5%: absolute
     assert rows[("gas", "mnist")]["teacher_ratio"] == ""
     assert rows[("gas", "pong")]["verdict"] == "teacher not reproduced"
+
+
+def test_report_run_section_names_each_manifest_its_seeds_and_the_cells_machines(tmp_path):
+    """Table 6/7 cells (seeds 0-4, other machines) are described too, not only Table 1's."""
+    write_table(tmp_path, "gas,mnist,98.80,0.100,3,98.79,0.075,quick,\n")
+
+    def cells(seeds, cpu, sha):
+        return [{"cell": "c/seed%d" % s, "seed": s, "cpu_model": cpu, "git_sha": sha}
+                for s in seeds]
+    manifests = {"manifest.json": {"profile": "quick", "cells": cells([0, 1, 2], "CPU A", "a1")},
+                 "manifest_table7.json": {"profile": "quick",
+                                          "cells": cells([0, 1, 2, 3, 4], "CPU B", "b2")}}
+    for name, manifest in manifests.items():
+        with open(os.path.join(str(tmp_path), name), "w") as f:
+            json.dump(manifest, f)
+    text = open(report.write_report(str(tmp_path), log=lambda _: None)).read()
+    assert "- Table 1 and Figure 2 (`manifest.json`): 3 cells, seeds 0-2" in text
+    assert "- Table 7 (`manifest_table7.json`): 5 cells, seeds 0-4" in text
+    assert "Table 6 (`manifest_table6.json`)" not in text
+    assert "- git sha of the cells: a1, b2" in text
+    assert "- CPUs of the cells: CPU B (5 cells); CPU A (3 cells)" in text
+
+
+def test_report_of_table7_alone_takes_the_profile_from_its_manifest(tmp_path):
+    write_table(tmp_path, "gas,mnist,98.80,0.100,3,98.79,0.075,quick,\n")
+    with open(os.path.join(str(tmp_path), "manifest_table7.json"), "w") as f:
+        json.dump({"profile": "smoke", "cells": [{"seed": 0, "git_sha": "c3"}]}, f)
+    text = open(report.write_report(str(tmp_path), log=lambda _: None)).read()
+    assert "- profile: smoke" in text
+    assert "- Table 7 (`manifest_table7.json`): 1 cells, seeds 0" in text
+    assert "not recorded (1 cells)" in text

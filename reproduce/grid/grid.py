@@ -297,7 +297,7 @@ def _write_outputs(requested, results_dir, profile, run_info, log):
     for family in requested:
         family.write_outputs(results_dir, profile, run_info, log)
         log("run_all: %s -> %s" % (family.name, ", ".join(
-            os.path.join(results_dir, o) for o in family.outputs)))
+            run_folders.display(os.path.join(results_dir, o)) for o in family.outputs)))
     from reproduce.verdicts import check, report  # pylint: disable=g-import-not-at-top
     try:
         check.run_check(results_dir, log=log)
@@ -347,7 +347,7 @@ def run_all(profile, only, jobs, results_dir, data_dir=None, seeds=None, threads
         "skipped), %d job(s) × %d thread(s); logs in %s" % (
             profile, ",".join(f.name for f in requested),
             list(seeds) if seeds else "the profile's", len(todo), len(all_cells) - len(todo),
-            jobs, threads, families.family_log_dir(results_dir, profile)))
+            jobs, threads, run_folders.display(families.family_log_dir(results_dir, profile))))
     _remove_unfinished_writes(results_dir, profile, log)
     start = time.time()
     flags = {"profile": profile, "results_dir": results_dir, "data_dir": data_dir,

@@ -16,7 +16,7 @@ import time
 from building_blocks.common.config import apply_overrides, describe
 from building_blocks.common.io_utils import atomic_write_json
 from building_blocks.common.progress import format_duration
-from reproduce.core import cells, provenance
+from reproduce.core import cells, provenance, run_folders
 from reproduce.rl import teacher_configs
 
 # The environment factory (the RL interface contract); actor processes import it by name.
@@ -81,5 +81,5 @@ def run_rl_teacher(task, profile, results_dir, seed=None, threads=0, overrides=(
         os.remove(resume_path(out_path))
     log("rl teacher %s: eval return %.1f ± %.1f (%d episodes) in %s -> %s" % (
         task, result["eval_return_mean"], result["eval_return_std"], result["eval_episodes"],
-        format_duration(result["wall_s"]), out_path))
+        format_duration(result["wall_s"]), run_folders.display(out_path)))
     return record
