@@ -167,6 +167,8 @@ def test_cli_trains_writes_artefacts_and_skips_a_finished_teacher(tmp_path):
                 "updates", "architecture", "version_lag_dropped_rollouts", "wall_s"):
         assert key in meta, key
     assert record["config"]["clip"] == 0.2 and record["git_sha"]
+    assert record["sittings"][0]["learner_omp_threads"] == record["learner_omp_threads"]
+    assert record["sittings"][0]["cpu_model"]
     # Its 2 actor processes act beside the learner: the learner gets the cores left over.
     assert record["learner_omp_threads"] == str(teacher_configs.learner_omp_threads(
         "cartpole", "smoke", (), os.cpu_count() or 1))
@@ -184,6 +186,15 @@ def test_learner_openmp_threads_leave_a_core_to_each_actor_process():
     assert teacher_configs.learner_omp_threads("pong", "smoke", ["actor_backend=inline"],
                                                16) is None
     assert teacher_configs.learner_omp_threads("tetris", "smoke", (), 16) is None
+    # Vector tasks leave the actors their cores under every profile.
+    assert teacher_configs.learner_omp_threads("halfcheetah", "quick", (), 2) == 1
+
+
+def test_learner_bound_ale_teachers_get_every_core_outside_smoke():
+    # The quick/paper ALE learner is the bottleneck; its actors mostly wait for it.
+    assert teacher_configs.learner_omp_threads("breakout", "quick", (), 2) == 2
+    assert teacher_configs.learner_omp_threads("pong", "paper", (), 16) == 16
+    assert teacher_configs.learner_omp_threads("breakout", "smoke", (), 2) == 1
 
 
 def test_cli_rejects_an_unknown_environment(tmp_path):

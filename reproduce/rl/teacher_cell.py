@@ -65,7 +65,9 @@ def run_rl_teacher(task, profile, results_dir, seed=None, threads=0, overrides=(
     started = time.time()
     curve_csv, curve_png = rl_curve_paths(results_dir, profile, task)
     sitting_info = {"git_sha": provenance.git_sha(), "command": provenance.portable_command(
-        [os.path.basename(sys.executable), "-m", "reproduce"] + sys.argv[1:])}
+        [os.path.basename(sys.executable), "-m", "reproduce"] + sys.argv[1:]),
+                    "cpu_model": provenance.cpu_model(),
+                    "learner_omp_threads": os.environ.get("OMP_NUM_THREADS")}
     result = train_ppo_teacher(config, spec, env_module, out_path, curve_csv, curve_png,
                                threads, log, sitting_info)
     cell = cells.Cell("rl_teacher", task, "teacher", seed)

@@ -56,6 +56,9 @@ TASK_LEARNER = {"mountaincar": {"gradient_steps_unit": "minibatches", "normalize
                                 "anneal_lr": False, "target_kl": 0.0}}
 RL_TEACHER_SEED = 0
 ALE_TASKS = ATARI_TASKS  # the env specs' frame-observation tasks
+# Teachers whose learner, not their actors, bounds a quick or paper run on few cores: the
+# frame-observation games (learner_omp_threads; measured on quick Breakout).
+LEARNER_BOUND_TASKS = ALE_TASKS
 # smoke only: an evaluation game ends after 18,000 emulator frames (5 minutes of play, the cap
 # of Machado et al. 2018). An untrained argmax policy may never end a game (a Seaquest
 # submarine that stays at the surface), and gym's 400,000 frames took over 10 minutes per
@@ -97,12 +100,18 @@ def learner_omp_threads(task, profile, overrides, cores):
     TensorFlow loads): the cores left over by its single-threaded actor processes, which act
     while the learner trains, at least 1. A wider OpenMP team than the free cores stalls at
     every barrier: a smoke pong_lowdim teacher took 7m41s with 2 threads on a loaded 2-core
-    CPU and 39 s with 1 (500 evaluation forward passes: 166 s vs 2.9 s). None when the config
-    is invalid (the run itself reports it) or its actors are not processes."""
+    CPU and 39 s with 1 (500 evaluation forward passes: 166 s vs 2.9 s). Exception, the
+    quick and paper ALE teachers: their learner (the Impala network's backward pass over
+    10 epochs of the buffer) is the bottleneck and the actors wait for it most of the time
+    (a quick Breakout sitting: learner ~115% CPU, each actor ~12%), so the learner gets every
+    core (LEARNER_BOUND_TASKS). None when the config is invalid (the run itself reports it) or
+    its actors are not processes."""
     try:
         config = apply_overrides(ppo_config(task, profile), overrides)
     except (ConfigError, ValueError):
         return None
     if config.actor_backend != "process":
         return None
+    if task in LEARNER_BOUND_TASKS and profile != "smoke":
+        return max(1, cores)
     return max(1, cores - config.num_workers)
