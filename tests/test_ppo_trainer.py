@@ -195,6 +195,8 @@ def test_learner_bound_ale_teachers_get_every_core_outside_smoke():
     assert teacher_configs.learner_omp_threads("breakout", "quick", (), 2) == 2
     assert teacher_configs.learner_omp_threads("pong", "paper", (), 16) == 16
     assert teacher_configs.learner_omp_threads("breakout", "smoke", (), 2) == 1
+    assert teacher_configs.learner_omp_threads("pong_lowdim", "quick", (), 2) == 1
+    assert set(teacher_configs.LEARNER_BOUND_TASKS) <= set(teacher_configs.ALE_TASKS)
 
 
 def test_cli_rejects_an_unknown_environment(tmp_path):
