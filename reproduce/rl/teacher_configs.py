@@ -105,7 +105,7 @@ def learner_omp_threads(task, profile, overrides, cores):
     quick and paper ALE teachers: their learner (the Impala network's backward pass over
     10 epochs of the buffer) is the bottleneck and the actors wait for it most of the time
     (a quick Breakout sitting: learner ~115% CPU, each actor ~12%), so the learner gets every
-    core (LEARNER_BOUND_TASKS): on 2 cores 4.0-5.7 min per update instead of 14.8 (README).
+    core (LEARNER_BOUND_TASKS): on 2 cores ~7.6 s per gradient step instead of ~10.5 (README).
     None when the config is invalid (the run itself reports it) or its actors are not
     processes."""
     try:
