@@ -57,6 +57,10 @@ def main():
     parser.add_argument("--probe_action", type=int, default=1)
     args = parser.parse_args()
     path = args.resume or "results/quick/teachers/rl/%s.npz.resume.npz" % args.env
+    if not os.path.exists(path):
+        sys.exit("atari_exploration_probe: no resume file %s; a finished teacher has none. "
+                 "Write one from git (results/variants/enduro_exploration/README.md says how) "
+                 "and pass it with --resume." % path)
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
     saved = json.loads(str(arrays.pop("state_json")))
