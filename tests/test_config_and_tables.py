@@ -207,6 +207,11 @@ def test_table7_draws_a_figure4_panel_for_each_game_with_gas_frames(tmp_path):
     assert os.path.getsize(os.path.join(figures, "fig4_samples_pong_lowdim.png")) > 1000
     assert not os.path.exists(os.path.join(figures, "fig4_samples_pong.png"))
     assert any("no GAS samples for pong yet" in line for line in lines), lines
+    from reproduce.grid import grid, registry
+    summary = grid.outputs_line(registry.get(["table7"])[0], results)
+    written, missing = summary.split("; not written: ")
+    assert "fig4_samples_pong_lowdim.png" in written and "table7.csv" in written, summary
+    assert "fig4_samples_pong.png" in missing and "fig4_samples_pong.png" not in written, summary
 
 
 def test_policy_table_note_names_the_student_updates_its_cells_ran(tmp_path):

@@ -292,12 +292,21 @@ def _write_run_records(results_dir, profile, requested, run_info):
     atomic_write_json(family_record, with_earlier_invocations(family_record, run_info))
 
 
+def outputs_line(family, results_dir):
+    """The summary of one family's outputs, naming only what is on disk: a figure whose cells
+    have not run (e.g. Figure 4 of a game without GAS cells) is listed as not written."""
+    paths = [os.path.join(results_dir, o) for o in family.outputs]
+    written = [run_folders.display(p) for p in paths if os.path.exists(p)]
+    missing = [run_folders.display(p) for p in paths if not os.path.exists(p)]
+    return "run_all: %s -> %s%s" % (family.name, ", ".join(written) or "nothing",
+                                    "; not written: %s" % ", ".join(missing) if missing else "")
+
+
 def _write_outputs(requested, results_dir, profile, run_info, log):
     """Every family's tables and figures, the archival check and the report."""
     for family in requested:
         family.write_outputs(results_dir, profile, run_info, log)
-        log("run_all: %s -> %s" % (family.name, ", ".join(
-            run_folders.display(os.path.join(results_dir, o)) for o in family.outputs)))
+        log(outputs_line(family, results_dir))
     from reproduce.verdicts import check, report  # pylint: disable=g-import-not-at-top
     try:
         check.run_check(results_dir, log=log)
