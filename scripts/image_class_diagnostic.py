@@ -11,7 +11,10 @@ Algorithm 1's loop; at every evaluation prints one JSON line with:
 ``--frozen_steps N`` then trains the student N more updates on the generators as they are
 (no generator update, no re-init): does the student close the gap on a distribution that
 stops moving? ``generator_tanh_saturated``: the percentage of the generators' output tanh
-values beyond ±0.99 (binary images). ``--student_width 1.0`` gives the student the teacher's LeNet-5 width (the
+values beyond ±0.99 (binary images). ``generated_teacher_max_prob``, ``generated_kl`` and
+``generated_agreement_where_sure``: the teacher's mean top probability on those samples,
+Eq. 1's KL there, and the agreement on the samples the teacher puts at ≥ 0.9
+(``--generated_per_generator`` 16 draws them in training's batches of 16 per generator). ``--student_width 1.0`` gives the student the teacher's LeNet-5 width (the
 paper's student is LeNet-5-Half, 0.5): is the gap the student's capacity?
 
     python scripts/image_class_diagnostic.py --task fashion_mnist --method gas --seed 100
@@ -30,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from building_blocks.common import checkpoint  # noqa: E402
 from building_blocks.common.config import apply_overrides  # noqa: E402
 from building_blocks.common.tf_compat import make_session, tf  # noqa: E402
+from building_blocks.distill.kd import distillation_loss  # noqa: E402
 from building_blocks.distill.loop import new_loop_state, train_rounds  # noqa: E402
 from building_blocks.image import data as data_lib, lenet  # noqa: E402
 from building_blocks.image.runner import make_classifier  # noqa: E402
@@ -49,6 +53,10 @@ def main():
     parser.add_argument("--frozen_steps", type=int, default=0)
     parser.add_argument("--confusion_classes", default="1,2,4")
     parser.add_argument("--generated_batches", type=int, default=8)
+    parser.add_argument("--generated_per_generator", type=int, default=256,
+                        help="samples per generator per evaluation batch (training: "
+                             "batch_size / n_generators; the generators' batch norm uses "
+                             "the batch's statistics)")
     parser.add_argument("--student_width", type=float, default=None,
                         help="LeNet-5 width of the student (default: the task's student)")
     args = parser.parse_args()
@@ -73,14 +81,17 @@ def main():
         x = tf.placeholder(tf.float32, (None,) + test_x.shape[1:])
         student_class = tf.argmax(student(x).logits, -1)
         n_ops = len(graph.get_operations())
-        generated = tf.concat(distiller.bank.sample(256), axis=0)
+        generated = tf.concat(distiller.bank.sample(args.generated_per_generator), axis=0)
         # the generators' output tanh on these samples: how many pixels saturate (|t| > 0.99)
         tanhs = [op.outputs[0] for op in graph.get_operations()[n_ops:] if op.type == "Tanh"]
         saturated = tf.reduce_mean(tf.concat(
             [tf.reshape(tf.cast(tf.abs(t) > 0.99, tf.float32), [-1]) for t in tanhs], 0)
             ) if tanhs else tf.constant(float("nan"))
-        generated_classes = (tf.argmax(teacher(generated).logits, -1),
-                             tf.argmax(student(generated).logits, -1))
+        teacher_logits, student_logits = teacher(generated).logits, student(generated).logits
+        generated_classes = (tf.argmax(teacher_logits, -1), tf.argmax(student_logits, -1))
+        # how sure the teacher is on the student's training inputs, and Eq. 1's KL there
+        generated_fit = (tf.reduce_max(tf.nn.softmax(teacher_logits), -1),
+                         distillation_loss(teacher_logits, student_logits))
         init = tf.global_variables_initializer()
     graph.finalize()
     watched = [int(c) for c in args.confusion_classes.split(",") if c]
@@ -93,9 +104,11 @@ def main():
         def evaluate(phase="algorithm_1"):
             preds = np.concatenate([sess.run(student_class, {x: test_x[i:i + 1000]})
                                     for i in range(0, len(test_x), 1000)])
-            runs = [sess.run((generated_classes, saturated))
+            runs = [sess.run((generated_classes, saturated, generated_fit))
                     for _ in range(args.generated_batches)]
             t_cls, s_cls = map(np.concatenate, zip(*[r[0] for r in runs]))
+            t_max, kl = map(np.concatenate, zip(*[r[2] for r in runs]))
+            sure = t_max >= 0.9
             k = dataset.num_classes
             line = {
                 "phase": phase, "step": state["step"], "wall_s": round(time.time() - start),
@@ -110,6 +123,11 @@ def main():
                     if (t_cls == c).any() else None for c in range(k)],
                 "generated_teacher_classes": np.bincount(t_cls, minlength=k).tolist(),
                 "generator_tanh_saturated": round(100 * float(np.mean([r[1] for r in runs])), 1),
+                "generated_teacher_max_prob": round(float(t_max.mean()), 3),
+                "generated_teacher_sure_fraction": round(100 * float(sure.mean()), 1),
+                "generated_agreement_where_sure": round(
+                    100 * float((t_cls[sure] == s_cls[sure]).mean()), 1) if sure.any() else None,
+                "generated_kl": round(float(kl.mean()), 4),
             }
             print(json.dumps(line), flush=True)
             return {"test_accuracy": line["test_accuracy"]}
