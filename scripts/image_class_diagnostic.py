@@ -14,8 +14,9 @@ stops moving? ``generator_tanh_saturated``: the percentage of the generators' ou
 values beyond ±0.99 (binary images). ``generated_teacher_max_prob``, ``generated_kl`` and
 ``generated_agreement_where_sure``: the teacher's mean top probability on those samples,
 Eq. 1's KL there, and the agreement on the samples the teacher puts at ≥ 0.9
-(``--generated_per_generator`` 16 draws them in training's batches of 16 per generator). ``--student_width 1.0`` gives the student the teacher's LeNet-5 width (the
-paper's student is LeNet-5-Half, 0.5): is the gap the student's capacity?
+(``--generated_per_generator`` 16 draws them in training's batches of 16 per generator).
+``--student_width 1.0`` gives the student the teacher's LeNet-5 width (the paper's student is
+LeNet-5-Half, 0.5): is the gap the student's capacity?
 
     python scripts/image_class_diagnostic.py --task fashion_mnist --method gas --seed 100
 """
