@@ -215,7 +215,6 @@ def main(argv=None):
     a = parse_args(argv)
     torch.set_num_threads(THREADS)
     torch.manual_seed(a.seed)
-    np.random.seed(a.seed)
     xtr = to_input(read_idx(a.data, "train-images-idx3-ubyte.gz"), a.input)
     ytr = torch.from_numpy(read_idx(a.data, "train-labels-idx1-ubyte.gz"))
     xte = to_input(read_idx(a.data, "t10k-images-idx3-ubyte.gz"), a.input)
