@@ -61,7 +61,8 @@ def parse_args(argv=None):
     if a.teacher == "ours" and not os.path.isfile(a.teacher_npz):
         p.error("--teacher ours needs --teacher_npz, the npz `python -m reproduce train_teacher "
                 "--task mnist --profile quick` writes (got %r)" % a.teacher_npz)
-    for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         if not os.path.isfile(os.path.join(a.data, name)):
             p.error("--data %s has no %s (MNIST's idx files)" % (a.data, name))
     return a
