@@ -74,6 +74,14 @@ def test_shared_batch_is_dafls_one_to_one_update_only():
                               "generator_steps_per_round=1"]).validate()
 
 
+def test_distill_temperature_must_be_positive():
+    gas = configs.distill_config("gas", "mnist", "quick", 0)
+    assert gas.distill_temperature == 1.0
+    assert apply_overrides(gas, ["distill_temperature=4"]).validate().distill_temperature == 4.0
+    with pytest.raises(ConfigError, match="distill_temperature must be positive"):
+        apply_overrides(gas, ["distill_temperature=0"]).validate()
+
+
 def test_overrides_are_parsed_by_type_never_evaluated():
     config = configs.distill_config("gas", "mnist", "smoke", 0)
     changed = apply_overrides(config, ["student_lr=0.0001", "n_generators=1", "gamma=0",

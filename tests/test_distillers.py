@@ -118,6 +118,17 @@ def test_teacher_is_not_trainable_in_distillation_graph(graph):
     assert not trainable & set(teacher.variables)
 
 
+def test_distill_temperature_reaches_the_student_and_adaptive_losses(graph):
+    """Eq. 1's D for the student step and for Eq. 4's −γ·L_distill comes from one family,
+    the config's temperature (1: DAFL's kdloss)."""
+    _, _, distiller = build(graph, GASDistiller, gas_config(distill_temperature=4.0))
+    assert distiller.family.temperature == 4.0
+    names = [op.name for op in graph.get_operations()]
+    assert any(n.startswith("student_step/distillation_loss/at_t1") for n in names)
+    assert any(n.startswith("generator_step/") and "distillation_loss/at_t1" in n
+               for n in names)
+
+
 def test_reinit_redraws_generator_weights_and_resets_adam(graph, session_of):
     _, student, distiller = build(graph, GASDistiller, gas_config())
     sess = session_of(graph)

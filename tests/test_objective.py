@@ -101,6 +101,15 @@ def test_distillation_loss_is_kl_teacher_to_student(graph, session_of):
     np.testing.assert_allclose(same, 0.0, atol=1e-6)
 
 
+def test_distillation_loss_at_a_temperature_is_t_squared_kl_of_softened(graph, session_of):
+    """``distill_temperature`` T: T² · KL(softmax(z_t/T) ‖ softmax(z_s/T)) (Hinton et al.)."""
+    pt, ps = softmax(LOGITS / 4.0), softmax(STUDENT / 4.0)
+    expected = 16.0 * np.sum(pt * (np.log(pt) - np.log(ps)), axis=1)
+    got = run(graph, session_of,
+              distillation_loss(tf.constant(LOGITS), tf.constant(STUDENT), temperature=4.0))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
 def test_adaptive_generator_loss_subtracts_gamma_times_distill(graph, session_of):
     got = run(graph, session_of, adaptive_generator_loss(tf.constant(1.5), tf.constant(0.25), 0.4))
     assert got == pytest.approx(1.5 - 0.4 * 0.25)

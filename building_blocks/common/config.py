@@ -91,6 +91,9 @@ class _DistillCell:
 class DistillConfig(_DistillCell):
     """One distillation cell: method, schedule and losses. Units: steps are optimizer updates."""
     one_hot_weight: float = 1.0             # DAFL: --oh 1
+    # Temperature T of Eq. 1's D for classifiers: T² · KL at T (Hinton et al.); 1 is DAFL's
+    # kdloss and the default (the paper does not name D's temperature; DEVIATIONS.md).
+    distill_temperature: float = 1.0
     information_entropy_weight: float = 5.0  # DAFL: --ie 5
     entropy_log_base: float = 10.0          # DAFL's code uses log10 in L_ie
     # Where GAS's L_ie (Eq. 2's −β·H(E f_t)) is taken; the paper does not say. "generator":
@@ -120,6 +123,9 @@ class DistillConfig(_DistillCell):
                      ("generator", "bank"))
         if self.reinit_every < 0 or self.eval_every <= 0:
             raise ConfigError("reinit_every must be >= 0 and eval_every > 0")
+        if not self.distill_temperature > 0:
+            raise ConfigError("distill_temperature must be positive, got %r"
+                              % self.distill_temperature)
         return self
 
 

@@ -19,12 +19,22 @@ from building_blocks.common.tf_compat import tf
 
 
 class Categorical(object):
-    """π(·|x) = softmax(logits); also the classifiers' output family (Eq. 1 as in DAFL)."""
+    """π(·|x) = softmax(logits); also the classifiers' output family (Eq. 1 as in DAFL).
+
+    ``temperature`` T: Eq. 1's D taken as Hinton et al.'s T² · KL(softmax(z_t/T) ‖
+    softmax(z_s/T)); T = 1 (default) is DAFL's ``kdloss``. Only ``kl`` reads it: the entropy
+    terms of Eq. 2 stay on the teacher's own probabilities.
+    """
     action_kind = "discrete"
     param_fields = ("logits",)
 
+    def __init__(self, temperature=1.0):
+        if not temperature > 0:
+            raise ValueError("temperature must be positive, got %r" % (temperature,))
+        self.temperature = float(temperature)
+
     def kl(self, teacher_out, student_out):
-        return distillation_loss(teacher_out.logits, student_out.logits)
+        return distillation_loss(teacher_out.logits, student_out.logits, self.temperature)
 
     def entropy(self, out):
         log_probs = tf.nn.log_softmax(out.logits)

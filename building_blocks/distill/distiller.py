@@ -56,10 +56,11 @@ class Distiller(object):
         """input_shape: one example's network input, e.g. (32, 32, 1);
         train_inputs: a tensor of real training inputs [B, ...] (Student KD only);
         family: the networks' output distribution (``action_distributions``; default
-        Categorical on ``.logits``, i.e. classifiers and discrete policies)."""
+        Categorical on ``.logits`` at the config's ``distill_temperature``, i.e.
+        classifiers)."""
         self.config, self.teacher, self.student = config, teacher, student
         self.input_shape = tuple(input_shape)
-        self.family = family or action_distributions.Categorical()
+        self.family = family or action_distributions.Categorical(config.distill_temperature)
         self._train_inputs = train_inputs
         self.generator_train_op = None
         self.reinit_op = None
