@@ -14,9 +14,11 @@ def distillation_loss(teacher_logits, student_logits, temperature=1.0,
     """
     with tf.name_scope(name):
         if temperature != 1.0:
-            return temperature ** 2 * distillation_loss(
-                teacher_logits / temperature, student_logits / temperature, 1.0, "at_t1")
+            with tf.name_scope("soften"):
+                teacher_logits = teacher_logits / temperature
+                student_logits = student_logits / temperature
         teacher_log_probs = tf.nn.log_softmax(teacher_logits)
         student_log_probs = tf.nn.log_softmax(student_logits)
-        return tf.reduce_sum(tf.exp(teacher_log_probs) * (teacher_log_probs - student_log_probs),
-                             axis=-1)
+        kl = tf.reduce_sum(tf.exp(teacher_log_probs) * (teacher_log_probs - student_log_probs),
+                           axis=-1)
+        return kl if temperature == 1.0 else temperature ** 2 * kl
