@@ -47,7 +47,8 @@ class DAFLDistiller(Distiller):
 
     def _generator_loss(self, teacher_out, bank_teacher_out=None):
         """Hook: L_G (Eq. 3) of one generator's batch, a namedtuple with ``total`` first.
-        Images: DAFL's objective with the one-hot stand-in for Eq. 2's α-term.
+        Images: DAFL's objective; Eq. 2's α-term is its one-hot stand-in unless
+        ``confidence_term="entropy"``.
         ``bank_teacher_out``: the teacher on all generators' samples; with
         ``information_entropy_scope="bank"`` L_ie is taken over those instead."""
         cfg = self.config
@@ -56,7 +57,8 @@ class DAFLDistiller(Distiller):
             shared_ie = self._bank_information_entropy(bank_teacher_out)
         return generator_loss(teacher_out.logits, teacher_out.features, cfg.one_hot_weight,
                               cfg.information_entropy_weight, cfg.activation_weight,
-                              cfg.entropy_log_base, information_entropy=shared_ie)
+                              cfg.entropy_log_base, information_entropy=shared_ie,
+                              confidence_term=cfg.confidence_term)
 
     def _bank_information_entropy(self, bank_teacher_out):
         """−H(E f_t) over every generator's samples together, built once per graph. Each

@@ -48,18 +48,32 @@ def activation_loss(teacher_features, name="activation_loss"):
         return -tf.reduce_mean(tf.abs(teacher_features), axis=-1)
 
 
+def output_entropy(teacher_logits, log_base=math.e, name="output_entropy"):
+    """H(f_t(x)) per example in units of ``log_base`` (Eq. 2's α-term as written). [B, K] → [B]."""
+    with tf.name_scope(name):
+        log_p = tf.nn.log_softmax(teacher_logits)
+        return -tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1) / math.log(log_base)
+
+
 def generator_loss(teacher_logits, teacher_features, one_hot_weight=1.0,
                    information_entropy_weight=5.0, activation_weight=0.1, log_base=10.0,
-                   information_entropy=None, name="generator_loss"):
+                   information_entropy=None, confidence_term="one_hot", name="generator_loss"):
     """Eq. 3: L_G = L_H − λ_act · E|h_t|, reduced over one generator's batch.
 
     Args: teacher_logits [B, K], teacher_features [B, F] of one generator's samples;
     information_entropy: a scalar L_ie to use instead of this batch's own (the "bank" reading
-    of GAS: one L_ie over all generators' samples, ``information_entropy_scope``).
-    Returns: GeneratorLoss of scalars (total and its three weighted-free terms).
+    of GAS: one L_ie over all generators' samples, ``information_entropy_scope``);
+    confidence_term: Eq. 2's α-term, "one_hot" (DAFL's cross-entropy with the teacher's
+    argmax, in nats) or "entropy" (E[H(f_t(x))] as written, in the units of ``log_base``,
+    the unit of the β-term).
+    Returns: GeneratorLoss of scalars (total and its three weighted-free terms; ``one_hot``
+    holds whichever α-term ``confidence_term`` names).
     """
     with tf.name_scope(name):
-        oh = tf.reduce_mean(one_hot_loss(teacher_logits))
+        if confidence_term == "entropy":
+            oh = tf.reduce_mean(output_entropy(teacher_logits, log_base))
+        else:
+            oh = tf.reduce_mean(one_hot_loss(teacher_logits))
         ie = (information_entropy if information_entropy is not None
               else information_entropy_loss(teacher_logits, log_base))
         act = tf.reduce_mean(activation_loss(teacher_features))

@@ -82,6 +82,20 @@ def test_distill_temperature_must_be_positive():
         apply_overrides(gas, ["distill_temperature=0"]).validate()
 
 
+def test_confidence_term_and_activation_layer_are_checked():
+    gas = configs.distill_config("gas", "mnist", "quick", 0)
+    assert (gas.confidence_term, gas.activation_layer) == ("one_hot", "conv3")  # DAFL's
+    changed = apply_overrides(gas, ["confidence_term=entropy", "activation_layer=fc1"])
+    assert changed.validate().activation_layer == "fc1"
+    with pytest.raises(ConfigError, match="confidence_term must be 'one_hot' or 'entropy'"):
+        apply_overrides(gas, ["confidence_term=onehot"]).validate()
+    with pytest.raises(ConfigError, match="activation_layer must be 'conv3' or 'fc1'"):
+        apply_overrides(gas, ["activation_layer=fc2"]).validate()
+    with pytest.raises(ConfigError, match="CIFAR-10 ResNet"):
+        apply_overrides(configs.distill_config("gas", "cifar10", "smoke", 0),
+                        ["activation_layer=fc1"]).validate()
+
+
 def test_overrides_are_parsed_by_type_never_evaluated():
     config = configs.distill_config("gas", "mnist", "smoke", 0)
     changed = apply_overrides(config, ["student_lr=0.0001", "n_generators=1", "gamma=0",

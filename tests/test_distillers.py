@@ -129,6 +129,54 @@ def test_distill_temperature_reaches_the_student_and_adaptive_losses(graph):
                for n in names)
 
 
+@pytest.mark.parametrize("term,scope", [("one_hot", "one_hot_loss"),
+                                        ("entropy", "output_entropy")])
+def test_confidence_term_reaches_every_generator_objective(graph, term, scope):
+    """Eq. 2's α-term in each generator's L_G is the one the config names, and only that."""
+    _, _, distiller = build(graph, GASDistiller, gas_config(confidence_term=term))
+    other = {"one_hot_loss", "output_entropy"} - {scope}
+    names = [op.name for op in graph.get_operations() if op.name.startswith("generator_step/")]
+    for k in range(len(distiller.bank)):
+        prefix = "generator_step/generator_loss%s/" % ("_%d" % k if k else "")
+        assert any(n.startswith(prefix + scope + "/") for n in names), prefix
+        assert not any(n.startswith(prefix + o + "/") for n in names for o in other), prefix
+
+
+def test_fc1_features_are_the_hidden_fully_connected_layer(graph, session_of):
+    """``features_layer="fc1"``: h_t of Eq. 3 is ReLU(fc1(conv3 features)), 84-d, before the
+    teacher's dropout; the logits do not change."""
+    net = make_classifier("teacher", dropout=0.2, features_layer="fc1")
+    images = tf.random_normal([5] + list(INPUT_SHAPE), seed=1)
+    out1 = net(images)
+    net.features_layer = "conv3"  # the same weights, DAFL's reading
+    out3 = net(images)
+    expected = tf.nn.relu(net.fc1(out3.features))
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    got3, got1, want = sess.run([out3, out1, expected])
+    assert got3.features.shape == (5, 120) and got1.features.shape == (5, 84)
+    np.testing.assert_allclose(got1.features, want, rtol=1e-6)
+    np.testing.assert_allclose(got1.logits, got3.logits, rtol=1e-6)
+
+
+def test_distill_builds_the_teacher_with_the_configs_activation_layer(monkeypatch):
+    """The cell's ``activation_layer`` reaches the teacher that Eq. 3 reads."""
+    from building_blocks.image import runner
+    seen = {}
+
+    class Built(Exception):
+        pass
+
+    def record(role, *args, **kwargs):
+        seen[role] = kwargs
+        raise Built()
+    monkeypatch.setattr(runner, "make_classifier", record)
+    dataset = type("Dataset", (), {"num_classes": 10})()
+    with pytest.raises(Built):
+        runner.distill(gas_config(activation_layer="fc1"), GASDistiller, dataset, "unused.npz")
+    assert seen["teacher"]["features_layer"] == "fc1"
+
+
 def test_reinit_redraws_generator_weights_and_resets_adam(graph, session_of):
     _, student, distiller = build(graph, GASDistiller, gas_config())
     sess = session_of(graph)

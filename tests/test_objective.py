@@ -92,6 +92,23 @@ def test_generator_loss_combines_terms_with_dafl_weights(graph, session_of):
     np.testing.assert_allclose(total, oh_np + 5 * ie_np + 0.1 * act_np, rtol=1e-5)
 
 
+@pytest.mark.parametrize("base", [10.0, np.e])
+def test_generator_loss_entropy_term_is_eq2_mean_entropy_in_the_log_base(graph, session_of,
+                                                                         base):
+    """``confidence_term="entropy"``: Eq. 2's α·E[H(f_t(x))] as written, in the unit of the
+    β-term (``log_base``), in place of DAFL's one-hot cross-entropy; the other terms stay."""
+    loss = objective.generator_loss(tf.constant(LOGITS), tf.constant(FEATURES), log_base=base,
+                                    confidence_term="entropy")
+    total, h, ie, act = run(graph, session_of, loss)
+    p = softmax(LOGITS)
+    h_np = np.mean(-np.sum(p * np.log(p), axis=1)) / np.log(base)
+    ie_np = np.sum(p.mean(0) * np.log(p.mean(0))) / np.log(base)
+    np.testing.assert_allclose([h, ie, act], [h_np, ie_np, -np.abs(FEATURES).mean()], rtol=1e-5)
+    np.testing.assert_allclose(total, h_np + 5 * ie_np + 0.1 * act, rtol=1e-5)
+    # Not the one-hot loss: on these logits the two differ.
+    assert abs(h_np * np.log(base) - np.mean(-np.log(p.max(axis=1)))) > 0.1
+
+
 def test_distillation_loss_is_kl_teacher_to_student(graph, session_of):
     pt, ps = softmax(LOGITS), softmax(STUDENT)
     expected = np.sum(pt * (np.log(pt) - np.log(ps)), axis=1)

@@ -90,7 +90,11 @@ class _DistillCell:
 @dataclasses.dataclass(frozen=True)
 class DistillConfig(_DistillCell):
     """One distillation cell: method, schedule and losses. Units: steps are optimizer updates."""
-    one_hot_weight: float = 1.0             # DAFL: --oh 1
+    one_hot_weight: float = 1.0             # DAFL: --oh 1 (the weight α of Eq. 2's first term)
+    # Eq. 2's α-term for classifiers: "one_hot" = DAFL's cross-entropy with the teacher's own
+    # argmax (default); "entropy" = α·E[H(f_t(x))] as Eq. 2 writes it, in the unit of
+    # entropy_log_base (DEVIATIONS.md, One-hot term).
+    confidence_term: str = "one_hot"
     # Temperature T of Eq. 1's D for classifiers: T² · KL at T (Hinton et al.); 1 is DAFL's
     # kdloss and the default (the paper does not name D's temperature; DEVIATIONS.md).
     distill_temperature: float = 1.0
@@ -101,6 +105,10 @@ class DistillConfig(_DistillCell):
     # once over all generators' samples, so together they must (DEVIATIONS.md). DAFL's one
     # generator: the same either way.
     information_entropy_scope: str = "generator"
+    # Eq. 3's "last hidden layer" h_t of the LeNet-5 teacher: "conv3" = the 120-d output of the
+    # third convolution, DAFL's `features` (default); "fc1" = the 84-d hidden fully connected
+    # layer, literally the last hidden one (DEVIATIONS.md). ResNets: pooled features only.
+    activation_layer: str = "conv3"
     # Affine map a·g(z) + b on the generator's output (identity by default). Without batch
     # norm (Table 2) the DCGAN ends in tanh ∈ [−1, 1]; the input-modes study maps that to the
     # pixel range [0, 1], normalised like the real images: a = 0.5/std, b = (0.5 − mean)/std.
@@ -121,6 +129,12 @@ class DistillConfig(_DistillCell):
         self._validate_schedule()
         check_choice("information_entropy_scope", self.information_entropy_scope,
                      ("generator", "bank"))
+        check_choice("confidence_term", self.confidence_term, ("one_hot", "entropy"))
+        check_choice("activation_layer", self.activation_layer, ("conv3", "fc1"))
+        if self.activation_layer != "conv3" and self.task == "cifar10":
+            raise ConfigError("activation_layer=%s names a LeNet-5 layer; the CIFAR-10 ResNet "
+                              "teacher has only its pooled features (leave activation_layer "
+                              "at conv3)" % self.activation_layer)
         if self.reinit_every < 0 or self.eval_every <= 0:
             raise ConfigError("reinit_every must be >= 0 and eval_every > 0")
         if not self.distill_temperature > 0:

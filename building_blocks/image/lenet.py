@@ -13,11 +13,17 @@ class LeNet5(Network):
     (= the features h_t of Eq. 3) → fc(f1) → ReLU → [dropout] → fc(num_classes).
     ``width=1.0``: 6, 16, 120, 84 (teacher); ``width=0.5``: 3, 8, 60, 42 (LeNet-5-Half).
     Dropout (B.1.1: p = 0.2, teacher only) sits after the hidden fully connected layer.
+    ``features_layer="fc1"`` returns that layer's ReLU output (before dropout) as the features
+    instead: literally the last hidden layer (Eq. 3; DistillConfig.activation_layer).
     """
 
-    def __init__(self, name, width=1.0, channels=1, num_classes=10, dropout=0.0, trainable=True):
+    def __init__(self, name, width=1.0, channels=1, num_classes=10, dropout=0.0, trainable=True,
+                 features_layer="conv3"):
         self.c1, self.c2, self.c3, self.f1 = [int(round(n * width)) for n in (6, 16, 120, 84)]
         self.channels, self.num_classes, self.dropout = channels, num_classes, dropout
+        if features_layer not in ("conv3", "fc1"):
+            raise ValueError("features_layer must be 'conv3' or 'fc1', got %r" % features_layer)
+        self.features_layer = features_layer
         super(LeNet5, self).__init__(name, trainable)
 
     def _build(self, trainable):
@@ -28,12 +34,15 @@ class LeNet5(Network):
         self.fc2 = layers.Dense(self.f1, self.num_classes, "fc2", trainable=trainable)
 
     def __call__(self, images, training=False):
-        """images [B, 32, 32, C] → ClassifierOutput(logits [B, K], features [B, c3])."""
+        """images [B, 32, 32, C] → ClassifierOutput(logits [B, K], features [B, c3] or
+        [B, f1] with ``features_layer="fc1"``)."""
         with tf.name_scope(self.scope_name.split("/")[-1]):
             h = layers.max_pool2x(tf.nn.relu(self.conv1(images)))
             h = layers.max_pool2x(tf.nn.relu(self.conv2(h)))
             features = tf.reshape(tf.nn.relu(self.conv3(h)), [-1, self.c3])
             h = tf.nn.relu(self.fc1(features))
+            if self.features_layer == "fc1":
+                features = h
             if training and self.dropout > 0:
                 h = tf.nn.dropout(h, rate=self.dropout, seed=scoped_seed("dropout"))
             return ClassifierOutput(self.fc2(h), features)

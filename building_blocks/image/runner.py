@@ -30,16 +30,17 @@ def architecture_name(task, role):
     return pair[0] if role == "teacher" else pair[1]
 
 
-def make_classifier(role, num_classes=10, dropout=0.0, trainable=True, task=None):
+def make_classifier(role, num_classes=10, dropout=0.0, trainable=True, task=None,
+                    features_layer="conv3"):
     """The task's teacher or student: LeNet-5 / LeNet-5-Half on digits (B.1.1), ResNet-34 /
-    ResNet-18 on CIFAR-10 (B.1.2)."""
+    ResNet-18 on CIFAR-10 (B.1.2). ``features_layer``: LeNet-5's h_t of Eq. 3."""
     if task in ARCHITECTURES:
         depth = 34 if role == "teacher" else 18
         return resnet.ResNet(role, depth=depth, channels=3, num_classes=num_classes,
                              trainable=trainable)
     width = 1.0 if role == "teacher" else 0.5
     return lenet.LeNet5(role, width=width, channels=INPUT_SHAPE[-1], num_classes=num_classes,
-                       dropout=dropout, trainable=trainable)
+                       dropout=dropout, trainable=trainable, features_layer=features_layer)
 
 
 class Evaluator(object):
@@ -149,7 +150,7 @@ def distill(config, distiller_cls, dataset, teacher_path, threads=0, log=print,
     with graph.as_default():
         tf.set_random_seed(config.seed)
         teacher = make_classifier("teacher", dataset.num_classes, trainable=False,
-                                  task=config.task)
+                                  task=config.task, features_layer=config.activation_layer)
         student = make_classifier("student", dataset.num_classes, task=config.task)
         train_inputs = None
         if config.method == "student_kd":
