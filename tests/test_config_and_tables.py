@@ -96,6 +96,14 @@ def test_confidence_term_and_activation_layer_are_checked():
                         ["activation_layer=fc1"]).validate()
 
 
+def test_teacher_dropout_layers_are_checked():
+    teacher = configs.teacher_config("fashion_mnist", "quick")
+    assert teacher.dropout_layers == "fc1"
+    assert apply_overrides(teacher, ["dropout_layers=all"]).validate().dropout_layers == "all"
+    with pytest.raises(ConfigError, match="dropout_layers must be 'fc1' or 'all'"):
+        apply_overrides(teacher, ["dropout_layers=conv"]).validate()
+
+
 def test_overrides_are_parsed_by_type_never_evaluated():
     config = configs.distill_config("gas", "mnist", "smoke", 0)
     changed = apply_overrides(config, ["student_lr=0.0001", "n_generators=1", "gamma=0",

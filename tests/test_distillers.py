@@ -159,6 +159,31 @@ def test_fc1_features_are_the_hidden_fully_connected_layer(graph, session_of):
     np.testing.assert_allclose(got1.logits, got3.logits, rtol=1e-6)
 
 
+@pytest.mark.parametrize("placement,count", [("fc1", 1), ("all", 4)])
+def test_teacher_dropout_sits_where_the_config_says_and_only_in_training(graph, session_of,
+                                                                          placement, count):
+    """B.1.1's dropout 0.2: after fc1 (default) or after each of the 4 hidden layers; none at
+    inference, where both placements give the same function of the same weights."""
+    net = make_classifier("teacher", dropout=0.2, dropout_layers=placement)
+    images = tf.random_normal([6] + list(INPUT_SHAPE), seed=1)
+    with tf.name_scope("train"):
+        trained = net(images, training=True)
+    with tf.name_scope("infer"):
+        inferred = net(images, training=False)
+    mask_ops = [op for op in graph.get_operations() if op.type == "RandomUniform"
+                and "/dropout" in op.name]
+    assert len([op for op in mask_ops if op.name.startswith("train/")]) == count
+    assert not [op for op in mask_ops if op.name.startswith("infer/")]
+    sess = session_of(graph)
+    sess.run(tf.global_variables_initializer())
+    net.dropout_layers = "fc1"
+    with tf.name_scope("infer_fc1"):
+        reference = net(images, training=False)
+    a, b, c = sess.run([trained.logits, inferred.logits, reference.logits])
+    np.testing.assert_array_equal(b, c)
+    assert not np.allclose(a, b)
+
+
 def test_distill_builds_the_teacher_with_the_configs_activation_layer(monkeypatch):
     """The cell's ``activation_layer`` reaches the teacher that Eq. 3 reads."""
     from building_blocks.image import runner

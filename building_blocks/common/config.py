@@ -17,6 +17,9 @@ class TeacherConfig:
     batch_size: int = 256          # not given by the paper; DAFL's teacher script uses 256
     learning_rate: float = 7e-4    # B.1.1: Adam, lr 0.0007
     dropout: float = 0.2           # B.1.1: dropout probability 0.2
+    # Where that dropout sits (B.1.1 does not say): "fc1" = after the hidden fully connected
+    # layer (default); "all" = after every hidden layer of LeNet-5 (conv1, conv2, conv3, fc1).
+    dropout_layers: str = "fc1"
     seed: int = 0
     train_examples: int = 0        # 0 = the whole training set (smoke uses a subset)
     # CIFAR-10 (DAFL's teacher-train.py): SGD momentum 0.9, weight decay 5e-4, lr × 0.1 at
@@ -33,6 +36,11 @@ class TeacherConfig:
                 raise ConfigError("%s must be positive, got %s" % (name, getattr(self, name)))
         if self.train_examples < 0 or self.learning_rate <= 0 or not 0 <= self.dropout < 1:
             raise ConfigError("train_examples must be >= 0, learning_rate > 0, 0 <= dropout < 1")
+        check_choice("dropout_layers", self.dropout_layers, ("fc1", "all"))
+        if self.dropout_layers != "fc1" and self.task == "cifar10":
+            raise ConfigError("dropout_layers=%s names LeNet-5 layers; the CIFAR-10 ResNet "
+                              "teacher has no dropout (leave dropout_layers at fc1)"
+                              % self.dropout_layers)
         return self
 
 

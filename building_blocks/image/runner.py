@@ -31,7 +31,7 @@ def architecture_name(task, role):
 
 
 def make_classifier(role, num_classes=10, dropout=0.0, trainable=True, task=None,
-                    features_layer="conv3"):
+                    features_layer="conv3", dropout_layers="fc1"):
     """The task's teacher or student: LeNet-5 / LeNet-5-Half on digits (B.1.1), ResNet-34 /
     ResNet-18 on CIFAR-10 (B.1.2). ``features_layer``: LeNet-5's h_t of Eq. 3."""
     if task in ARCHITECTURES:
@@ -40,7 +40,8 @@ def make_classifier(role, num_classes=10, dropout=0.0, trainable=True, task=None
                              trainable=trainable)
     width = 1.0 if role == "teacher" else 0.5
     return lenet.LeNet5(role, width=width, channels=INPUT_SHAPE[-1], num_classes=num_classes,
-                       dropout=dropout, trainable=trainable, features_layer=features_layer)
+                       dropout=dropout, trainable=trainable, features_layer=features_layer,
+                       dropout_layers=dropout_layers)
 
 
 class Evaluator(object):
@@ -94,7 +95,7 @@ def train_teacher(config, dataset, out_path, threads=0, log=print, summary_dir=N
     with graph.as_default():
         tf.set_random_seed(config.seed)
         teacher = make_classifier("teacher", dataset.num_classes, dropout=config.dropout,
-                                  task=config.task)
+                                  task=config.task, dropout_layers=config.dropout_layers)
         pipeline = tf.data.Dataset.from_tensor_slices((images, labels))
         pipeline = pipeline.shuffle(len(images), seed=config.seed).repeat()
         augment = data_lib.train_augmentation(dataset)
