@@ -23,12 +23,8 @@ class LeNet5(Network):
                  features_layer="conv3", dropout_layers="fc1"):
         self.c1, self.c2, self.c3, self.f1 = [int(round(n * width)) for n in (6, 16, 120, 84)]
         self.channels, self.num_classes, self.dropout = channels, num_classes, dropout
-        if features_layer not in ("conv3", "fc1"):
-            raise ValueError("features_layer must be 'conv3' or 'fc1', got %r" % features_layer)
-        self.features_layer = features_layer
-        if dropout_layers not in ("fc1", "all"):
-            raise ValueError("dropout_layers must be 'fc1' or 'all', got %r" % dropout_layers)
-        self.dropout_layers = dropout_layers
+        # Checked where users set them: DistillConfig / TeacherConfig.validate.
+        self.features_layer, self.dropout_layers = features_layer, dropout_layers
         super(LeNet5, self).__init__(name, trainable)
 
     def _build(self, trainable):
@@ -42,17 +38,21 @@ class LeNet5(Network):
         """images [B, 32, 32, C] → ClassifierOutput(logits [B, K], features [B, c3] or
         [B, f1] with ``features_layer="fc1"``)."""
         with tf.name_scope(self.scope_name.split("/")[-1]):
-            every = training and self.dropout > 0 and self.dropout_layers == "all"
+            dropout = training and self.dropout > 0
+            every_layer = dropout and self.dropout_layers == "all"
             h = layers.max_pool2x(tf.nn.relu(self.conv1(images)))
-            h = self._dropout(h, "dropout_conv1") if every else h
+            if every_layer:
+                h = self._dropout(h, "dropout_conv1")
             h = layers.max_pool2x(tf.nn.relu(self.conv2(h)))
-            h = self._dropout(h, "dropout_conv2") if every else h
-            features = tf.reshape(tf.nn.relu(self.conv3(h)), [-1, self.c3])
-            h = tf.nn.relu(self.fc1(self._dropout(features, "dropout_conv3") if every
-                                    else features))
+            if every_layer:
+                h = self._dropout(h, "dropout_conv2")
+            features = h = tf.reshape(tf.nn.relu(self.conv3(h)), [-1, self.c3])
+            if every_layer:
+                h = self._dropout(h, "dropout_conv3")
+            h = tf.nn.relu(self.fc1(h))
             if self.features_layer == "fc1":
                 features = h
-            if training and self.dropout > 0:
+            if dropout:
                 h = self._dropout(h, "dropout")
             return ClassifierOutput(self.fc2(h), features)
 
