@@ -13,6 +13,7 @@ import collections
 import math
 
 from building_blocks.common.tf_compat import tf
+from building_blocks.distill.action_distributions import categorical_entropy
 
 GeneratorLoss = collections.namedtuple(
     "GeneratorLoss", ["total", "one_hot", "information_entropy", "activation"])
@@ -51,8 +52,7 @@ def activation_loss(teacher_features, name="activation_loss"):
 def output_entropy(teacher_logits, log_base=math.e, name="output_entropy"):
     """H(f_t(x)) per example in units of ``log_base`` (Eq. 2's α-term as written). [B, K] → [B]."""
     with tf.name_scope(name):
-        log_p = tf.nn.log_softmax(teacher_logits)
-        return -tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1) / math.log(log_base)
+        return categorical_entropy(teacher_logits) / math.log(log_base)
 
 
 def generator_loss(teacher_logits, teacher_features, one_hot_weight=1.0,

@@ -18,6 +18,12 @@ from building_blocks.common.seeds import scoped_seed
 from building_blocks.common.tf_compat import tf
 
 
+def categorical_entropy(logits):
+    """H(softmax(logits)) per example, nats. [B, K] → [B]."""
+    log_probs = tf.nn.log_softmax(logits)
+    return -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1)
+
+
 class Categorical(object):
     """π(·|x) = softmax(logits); also the classifiers' output family (Eq. 1 as in DAFL).
 
@@ -35,8 +41,7 @@ class Categorical(object):
         return distillation_loss(teacher_out.logits, student_out.logits, self.temperature)
 
     def entropy(self, out):
-        log_probs = tf.nn.log_softmax(out.logits)
-        return -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1)
+        return categorical_entropy(out.logits)
 
     def entropy_of_mean(self, out):
         mean_probs = tf.reduce_mean(tf.nn.softmax(out.logits), axis=0)

@@ -33,7 +33,8 @@ def architecture_name(task, role):
 def make_classifier(role, num_classes=10, dropout=0.0, trainable=True, task=None,
                     features_layer="conv3", dropout_layers="fc1"):
     """The task's teacher or student: LeNet-5 / LeNet-5-Half on digits (B.1.1), ResNet-34 /
-    ResNet-18 on CIFAR-10 (B.1.2). ``features_layer``: LeNet-5's h_t of Eq. 3."""
+    ResNet-18 on CIFAR-10 (B.1.2). ``features_layer``: LeNet-5's h_t of Eq. 3;
+    ``dropout_layers``: where LeNet-5's training dropout sits (both ignored by ResNets)."""
     if task in ARCHITECTURES:
         depth = 34 if role == "teacher" else 18
         return resnet.ResNet(role, depth=depth, channels=3, num_classes=num_classes,
