@@ -91,6 +91,8 @@ def test_confidence_term_and_activation_layer_are_checked():
         apply_overrides(gas, ["confidence_term=onehot"]).validate()
     with pytest.raises(ConfigError, match="activation_layer must be 'conv3' or 'fc1'"):
         apply_overrides(gas, ["activation_layer=fc2"]).validate()
+    with pytest.raises(ConfigError, match="latent_distribution must be 'uniform' or 'normal'"):
+        apply_overrides(gas, ["latent_distribution=gaussian"]).validate()
     with pytest.raises(ConfigError, match="CIFAR-10 ResNet"):
         apply_overrides(configs.distill_config("gas", "cifar10", "smoke", 0),
                         ["activation_layer=fc1"]).validate()

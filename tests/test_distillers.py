@@ -4,6 +4,7 @@ import pytest
 
 from building_blocks.distill import generators
 from building_blocks.common.config import DistillConfig
+from building_blocks.distill.distiller import NoiseKD
 from building_blocks.distill.generators import GeneratorBank
 from building_blocks.image.runner import INPUT_SHAPE, make_classifier
 from building_blocks.common.tf_compat import tf
@@ -239,6 +240,21 @@ def test_generator_bank_slices_one_latent_batch(graph, session_of):
     assert not np.allclose(out[0], out[1])
     with pytest.raises(ValueError, match="sliced evenly"):
         bank.sample(100)
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "normal"])
+def test_noise_kd_distils_on_the_configs_noise(graph, session_of, distribution):
+    config = DistillConfig(method="noise_kd", task="mnist", seed=0, student_steps=1,
+                           batch_size=64, student_lr=1e-3, latent_distribution=distribution)
+    _, _, distiller = build(graph, NoiseKD, config)
+    sess = session_of(graph)
+    x = sess.run(distiller.student_inputs)
+    assert x.shape == (64,) + INPUT_SHAPE
+    if distribution == "uniform":  # U(−1, 1): bounded, variance 1/3
+        assert x.min() >= -1.0 and x.max() <= 1.0 and abs(x.std() - 3 ** -0.5) < 0.01
+    else:  # N(0, 1): unbounded, variance 1
+        assert x.min() < -3.0 and x.max() > 3.0 and abs(x.std() - 1.0) < 0.01
+    assert abs(x.mean()) < 0.01
 
 
 def test_generator_without_batch_norm_has_no_bn_variables(graph):

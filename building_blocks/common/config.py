@@ -67,7 +67,9 @@ class _DistillCell:
     gamma: float = 0.0                      # Eq. 4 weight of −L_distill; 0 = DAFL's L_G
     activation_weight: float = 0.1          # DAFL: --a 0.1 (λ_act, Eq. 3)
     latent_dim: int = 100                   # B.1.1 / B.3: 100-d noise
-    latent_distribution: str = "uniform"    # GAS B.1.1 / B.3: U(−1,1); DAFL's code: normal
+    # The noise the method draws: the generators' z (GAS B.1.1 / B.3: U(−1,1); DAFL's code:
+    # normal), or noise KD's inputs (U(−1,1) by default).
+    latent_distribution: str = "uniform"
     generator_batch_norm: bool = True
     # The DCGAN generators' batch norms as fused kernels (issue 14, layers.BatchNorm), the same
     # normalisation up to float rounding; on in every profile. False restores the moments
@@ -138,6 +140,7 @@ class DistillConfig(_DistillCell):
         check_choice("information_entropy_scope", self.information_entropy_scope,
                      ("generator", "bank"))
         check_choice("confidence_term", self.confidence_term, ("one_hot", "entropy"))
+        check_choice("latent_distribution", self.latent_distribution, ("uniform", "normal"))
         check_choice("activation_layer", self.activation_layer, ("conv3", "fc1"))
         if self.activation_layer != "conv3" and self.task == "cifar10":
             raise ConfigError("activation_layer=%s names a LeNet-5 layer; the CIFAR-10 ResNet "

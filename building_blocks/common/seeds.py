@@ -30,3 +30,15 @@ def scoped_seed(name):
     """``op_seed`` of ``name`` under the current name scope (e.g. 'generator_step/latent')."""
     scope = tf.get_default_graph().get_name_scope()
     return op_seed(scope + "/" + name if scope else name)
+
+
+def draw_noise(shape, distribution, name):
+    """U(−1, 1) (``distribution="uniform"``) or N(0, 1) (``"normal"``) noise of ``shape``,
+    drawn in the graph with the op seed of ``name`` in the current name scope."""
+    seed = scoped_seed(name)
+    if distribution == "uniform":
+        return tf.random_uniform(shape, -1.0, 1.0, seed=seed, name=name)
+    if distribution == "normal":
+        return tf.random_normal(shape, seed=seed, name=name)
+    raise ValueError("unknown noise distribution %r (expected 'uniform' or 'normal')"
+                     % distribution)

@@ -13,7 +13,7 @@ import numpy as np
 
 from building_blocks.distill import action_distributions
 from building_blocks.common.network import take_update_ops
-from building_blocks.common.seeds import scoped_seed
+from building_blocks.common.seeds import draw_noise
 from building_blocks.common.tf_compat import tf
 
 
@@ -66,7 +66,7 @@ class Distiller(object):
         self.reinit_op = None
         self.generator_fetches = {}
         with tf.name_scope("student_step"):
-            inputs = tf.stop_gradient(self._student_inputs())
+            inputs = self.student_inputs = tf.stop_gradient(self._student_inputs())
             teacher_out = action_distributions.stop_gradient(teacher(inputs, training=False),
                                                            self.family.param_fields)
             student_out = student(inputs, training=True)
@@ -112,11 +112,13 @@ class StudentKD(Distiller):
 
 
 class NoiseKD(Distiller):
-    """KD on U(−1, 1) inputs of the network's input shape (Table 1, row 3)."""
+    """KD on noise inputs of the network's input shape (Table 1, row 3): U(−1, 1) by default,
+    N(0, 1) with ``latent_distribution="normal"`` (the "normal distribution" baseline of
+    Chen et al. 2019, Table 1), per pixel of the normalised input."""
 
     def _student_inputs(self):
-        return tf.random_uniform((self.config.batch_size,) + self.input_shape, -1.0, 1.0,
-                                 seed=scoped_seed("noise_inputs"))
+        return draw_noise((self.config.batch_size,) + self.input_shape,
+                          self.config.latent_distribution, "noise_inputs")
 
 
 def real_data_pipeline(images_uint8, batch_size, seed, preprocess, augment=None):

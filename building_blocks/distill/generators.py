@@ -7,7 +7,7 @@ one per concurrent generator. DAFL is the bank with K = 1.
 """
 from building_blocks.common import layers, xla
 from building_blocks.common.network import Network
-from building_blocks.common.seeds import scoped_seed
+from building_blocks.common.seeds import draw_noise
 from building_blocks.common.tf_compat import tf
 
 
@@ -82,13 +82,7 @@ class DCGANGenerator(Network):
 def sample_latent(batch_size, latent_dim, distribution="uniform", name="latent"):
     """z ~ U(−1, 1)^d (GAS, B.1.1) or N(0, I) (DAFL's released code), made in the graph with
     the op seed of ``name`` in the current name scope (``seeds``)."""
-    seed = scoped_seed(name)
-    if distribution == "uniform":
-        return tf.random_uniform([batch_size, latent_dim], -1.0, 1.0, seed=seed, name=name)
-    if distribution == "normal":
-        return tf.random_normal([batch_size, latent_dim], seed=seed, name=name)
-    raise ValueError("unknown latent distribution %r (expected 'uniform' or 'normal')"
-                     % distribution)
+    return draw_noise([batch_size, latent_dim], distribution, name)
 
 
 class MLPGenerator(Network):
