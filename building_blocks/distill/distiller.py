@@ -112,9 +112,9 @@ class StudentKD(Distiller):
 
 
 class NoiseKD(Distiller):
-    """KD on noise inputs of the network's input shape (Table 1, row 3): U(−1, 1) by default,
-    N(0, 1) with ``latent_distribution="normal"`` (the "normal distribution" baseline of
-    Chen et al. 2019, Table 1), per pixel of the normalised input."""
+    """KD on noise inputs of the network's input shape (our reading of Table 1's unlabelled
+    row 3, DEVIATIONS.md): U(−1, 1) by default, N(0, 1) with ``latent_distribution="normal"``,
+    per pixel of the normalised input."""
 
     def _student_inputs(self):
         return draw_noise((self.config.batch_size,) + self.input_shape,
